@@ -1,0 +1,313 @@
+// Package lifecycle is the work order state machine: which actions each state
+// allows, what each action changes, and the event it leaves in the history. It is
+// pure: the current ticket, a command and the time go in; the new ticket and its
+// event come out, or an error that changes nothing.
+//
+//	RECEIVED ──dispatch──▶ DISPATCHED ──sign──▶ SIGNED ──reply──▶ REPLIED ──visit──▶ VISITED ──close──▶ CLOSED
+//	   │  ▲                   │  ▲               │  │               │  ▲                 │
+//	answer└──dispatch── RETURNED ◀──return───────┘  requestExtension  reopen└─────────────┘reopen
+//	   ▼                                            ▼                 ▼
+//	ANSWERED               IN_PROGRESS ◀─decideExtension─ EXTENSION_REQUESTED   REOPENED ──sign──▶ SIGNED
+//
+// supervise (督办) flags an open ticket without changing its state.
+package lifecycle
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/switchboard12345/switchboard/gateway/ticket"
+	"github.com/switchboard12345/switchboard/internal/errs"
+)
+
+// Action names a lifecycle action; the values are the API's verbs.
+type Action string
+
+// The actions. Create is the event of intake; it is not applied to a ticket.
+const (
+	Create           Action = "create"
+	Dispatch         Action = "dispatch"
+	Sign             Action = "sign"
+	Return           Action = "return"
+	RequestExtension Action = "requestExtension"
+	DecideExtension  Action = "decideExtension"
+	Supervise        Action = "supervise"
+	Reply            Action = "reply"
+	Visit            Action = "visit"
+	Reopen           Action = "reopen"
+	Close            Action = "close"
+	Answer           Action = "answer"
+)
+
+// allowed is the transition table: the actions each state permits.
+var allowed = map[ticket.State][]Action{
+	ticket.Received:           {Dispatch, Answer},
+	ticket.Returned:           {Dispatch, Answer},
+	ticket.Dispatched:         {Sign, Return, Supervise},
+	ticket.Reopened:           {Sign, Return, Supervise},
+	ticket.Signed:             {RequestExtension, Supervise, Reply, Return},
+	ticket.InProgress:         {RequestExtension, Supervise, Reply},
+	ticket.ExtensionRequested: {DecideExtension, Supervise},
+	ticket.Replied:            {Visit, Reopen, Close},
+	ticket.Visited:            {Close, Reopen},
+}
+
+// Allowed returns the actions permitted in state s (none for terminal states).
+func Allowed(s ticket.State) []Action { return slices.Clone(allowed[s]) }
+
+// Deadlines computes work order deadlines; gateway/deadline.Policy implements it.
+type Deadlines interface {
+	// Deadlines returns the sign-by and reply-by deadlines for a ticket
+	// dispatched at the given time.
+	Deadlines(at time.Time, urgency, requestType, category string) (signBy, replyBy time.Time)
+	// Extend moves a reply-by deadline by days working days, or fails if days is
+	// outside the allowed range.
+	Extend(replyBy time.Time, days int) (time.Time, error)
+}
+
+// Command is one action with its parameters; which fields matter depends on
+// Action.
+type Command struct {
+	Action Action
+	Actor  string
+	Reason string
+
+	HandlingUnit    string         // dispatch
+	CoHandlingUnits []string       // dispatch
+	Category        string         // dispatch: optional reclassification
+	Urgency         ticket.Urgency // dispatch: optional change
+
+	Days    int  // requestExtension, decideExtension
+	Approve bool // decideExtension
+
+	ReplyBy time.Time // supervise: optional new reply-by
+
+	Text         string              // reply, answer
+	Satisfaction ticket.Satisfaction // visit
+	Resolved     bool                // visit
+}
+
+// MaxTextChars bounds replies, answers and reasons, in characters.
+const MaxTextChars = 5000
+
+// Machine applies commands using a deadline policy.
+type Machine struct {
+	deadlines Deadlines
+}
+
+// New returns a Machine that computes deadlines with d.
+func New(d Deadlines) *Machine { return &Machine{deadlines: d} }
+
+// Apply performs c on t at now. It returns the changed ticket (Version and
+// UpdateTime advanced) and the event to append, or an error: Precondition when
+// the state does not allow the action (the message names the state and the
+// allowed actions), Invalid when a parameter is bad. t is not modified.
+func (m *Machine) Apply(t ticket.Ticket, c Command, now time.Time) (ticket.Ticket, ticket.Event, error) {
+	if !slices.Contains(allowed[t.State], c.Action) {
+		return t, ticket.Event{}, notAllowed(t.State, c.Action)
+	}
+	if err := checkParams(t, c, now); err != nil {
+		return t, ticket.Event{}, err
+	}
+	n := t
+	n.CoHandlingUnits = slices.Clone(t.CoHandlingUnits)
+	details := map[string]string{}
+	switch c.Action {
+	case Dispatch:
+		if c.Category != "" {
+			n.Category = c.Category
+		}
+		if c.Urgency != "" {
+			n.Urgency = c.Urgency
+		}
+		n.HandlingUnit = c.HandlingUnit
+		n.CoHandlingUnits = slices.Clone(c.CoHandlingUnits)
+		n.State = ticket.Dispatched
+		n.DispatchTime = now
+		n.SignBy, n.ReplyBy = m.deadlines.Deadlines(now, string(n.Urgency), string(n.RequestType), n.Category)
+		n.SignTime, n.ReplyTime = time.Time{}, time.Time{}
+		details["handlingUnit"] = n.HandlingUnit
+		if len(n.CoHandlingUnits) > 0 {
+			details["coHandlingUnits"] = strings.Join(n.CoHandlingUnits, ",")
+		}
+		if n.Category != "" {
+			details["category"] = n.Category
+		}
+		details["urgency"] = string(n.Urgency)
+		details["signBy"] = stamp(n.SignBy)
+		details["replyBy"] = stamp(n.ReplyBy)
+	case Sign:
+		n.State = ticket.Signed
+		n.SignTime = now
+		details["handlingUnit"] = n.HandlingUnit
+	case Return:
+		details["handlingUnit"] = n.HandlingUnit
+		n.State = ticket.Returned
+		n.HandlingUnit, n.CoHandlingUnits = "", nil
+		n.SignBy, n.ReplyBy, n.SignTime = time.Time{}, time.Time{}, time.Time{}
+	case RequestExtension:
+		n.State = ticket.ExtensionRequested
+		n.ExtensionDaysRequested = c.Days
+		details["days"] = strconv.Itoa(c.Days)
+	case DecideExtension:
+		n.State = ticket.InProgress
+		details["approved"] = strconv.FormatBool(c.Approve)
+		if c.Approve {
+			days := c.Days
+			if days == 0 {
+				days = t.ExtensionDaysRequested
+			}
+			replyBy, err := m.deadlines.Extend(t.ReplyBy, days)
+			if err != nil {
+				return t, ticket.Event{}, errs.Invalidf("days", "%v", err)
+			}
+			n.ReplyBy = replyBy
+			n.ExtensionDaysGranted += days
+			details["days"] = strconv.Itoa(days)
+			details["replyBy"] = stamp(n.ReplyBy)
+		}
+		n.ExtensionDaysRequested = 0
+	case Supervise:
+		n.Supervised = true
+		if !c.ReplyBy.IsZero() {
+			n.ReplyBy = c.ReplyBy.UTC()
+			details["replyBy"] = stamp(n.ReplyBy)
+		}
+	case Reply:
+		n.State = ticket.Replied
+		n.Reply = c.Text
+		n.ReplyTime = now
+	case Visit:
+		n.State = ticket.Visited
+		n.Satisfaction = c.Satisfaction
+		resolved := c.Resolved
+		n.Resolved = &resolved
+		details["satisfaction"] = string(c.Satisfaction)
+		details["resolved"] = strconv.FormatBool(resolved)
+	case Reopen:
+		n.State = ticket.Reopened
+		n.ReopenCount++
+		n.Satisfaction, n.Resolved = "", nil
+		n.SignTime, n.ReplyTime = time.Time{}, time.Time{}
+		n.SignBy, n.ReplyBy = m.deadlines.Deadlines(now, string(n.Urgency), string(n.RequestType), n.Category)
+		details["handlingUnit"] = n.HandlingUnit
+		details["signBy"] = stamp(n.SignBy)
+		details["replyBy"] = stamp(n.ReplyBy)
+	case Close:
+		n.State = ticket.Closed
+		n.CloseTime = now
+	case Answer:
+		n.State = ticket.Answered
+		n.Reply = c.Text
+		n.ReplyTime = now
+		n.CloseTime = now
+	}
+	n.Version++
+	n.UpdateTime = now
+	if len(details) == 0 {
+		details = nil
+	}
+	ev := ticket.Event{
+		TicketID: t.ID,
+		Seq:      n.Version,
+		Action:   string(c.Action),
+		From:     t.State,
+		To:       n.State,
+		Actor:    c.Actor,
+		Reason:   c.Reason,
+		Details:  details,
+		Time:     now,
+	}
+	return n, ev, nil
+}
+
+// NewTicket completes a validated intake ticket for storing: state RECEIVED,
+// version 1, times at now, and returns the creation event.
+func NewTicket(t ticket.Ticket, id, actor string, now time.Time) (ticket.Ticket, ticket.Event) {
+	t.ID = id
+	t.State = ticket.Received
+	t.Version = 1
+	t.CreateTime, t.UpdateTime = now, now
+	ev := ticket.Event{TicketID: id, Seq: 1, Action: string(Create), To: ticket.Received, Actor: actor, Time: now}
+	return t, ev
+}
+
+func checkParams(t ticket.Ticket, c Command, now time.Time) error {
+	var v errs.Violations
+	text := func(field, s string, required bool) {
+		switch n := utf8.RuneCountInString(s); {
+		case !utf8.ValidString(s):
+			v.Add(field, "not valid UTF-8")
+		case required && strings.TrimSpace(s) == "":
+			v.Add(field, "required")
+		case n > MaxTextChars:
+			v.Add(field, "must be at most %d characters, got %d", MaxTextChars, n)
+		}
+	}
+	text("reason", c.Reason, false)
+	switch c.Action {
+	case Dispatch:
+		if c.HandlingUnit == "" {
+			v.Add("handlingUnit", "required")
+		}
+		for i, u := range c.CoHandlingUnits {
+			if u == "" || u == c.HandlingUnit {
+				v.Add(fmt.Sprintf("coHandlingUnits[%d]", i), "must name a unit other than the handling unit")
+			}
+		}
+		switch c.Urgency {
+		case "", ticket.Normal, ticket.Urgent, ticket.Critical:
+		default:
+			v.Add("urgency", "unknown value %q", c.Urgency)
+		}
+	case Return, Reopen:
+		text("reason", c.Reason, true)
+	case RequestExtension:
+		if c.Days < 1 {
+			v.Add("days", "must be at least 1, got %d", c.Days)
+		}
+	case DecideExtension:
+		if c.Days < 0 || c.Days > t.ExtensionDaysRequested {
+			v.Add("days", "must be between 0 (all requested) and the %d requested, got %d", t.ExtensionDaysRequested, c.Days)
+		}
+	case Supervise:
+		if !c.ReplyBy.IsZero() && !c.ReplyBy.After(now) {
+			v.Add("replyBy", "must be in the future")
+		}
+	case Reply:
+		text("reply", c.Text, true)
+	case Answer:
+		text("answer", c.Text, true)
+	case Visit:
+		switch c.Satisfaction {
+		case ticket.Satisfied, ticket.BasicallySatisfied, ticket.Dissatisfied:
+		case "":
+			v.Add("satisfaction", "required")
+		default:
+			v.Add("satisfaction", "unknown value %q", c.Satisfaction)
+		}
+	case Close:
+		if t.State == ticket.Replied {
+			text("reason", c.Reason, true) // closing without a return visit must say why
+		}
+	}
+	return v.Err()
+}
+
+func notAllowed(s ticket.State, a Action) error {
+	names := make([]string, len(allowed[s]))
+	for i, x := range allowed[s] {
+		names[i] = string(x)
+	}
+	list := "none (the ticket is " + strings.ToLower(string(s)) + " for good)"
+	if len(names) > 0 {
+		list = strings.Join(names, ", ")
+	}
+	return errs.E(errs.Precondition, "action %s is not allowed in state %s; allowed: %s", a, s, list)
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

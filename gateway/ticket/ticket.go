@@ -1,0 +1,144 @@
+// Package ticket holds the work order (工单) value types shared by intake, the
+// lifecycle, the store and the API layer. It has no behaviour beyond small
+// derivations; the lifecycle package decides what may change.
+package ticket
+
+import "time"
+
+// State is a lifecycle state; its values are the API's enum names.
+type State string
+
+// The states. See the lifecycle package for the transitions.
+const (
+	Received           State = "RECEIVED"
+	Answered           State = "ANSWERED"
+	Dispatched         State = "DISPATCHED"
+	Signed             State = "SIGNED"
+	Returned           State = "RETURNED"
+	InProgress         State = "IN_PROGRESS"
+	ExtensionRequested State = "EXTENSION_REQUESTED"
+	Replied            State = "REPLIED"
+	Visited            State = "VISITED"
+	Reopened           State = "REOPENED"
+	Closed             State = "CLOSED"
+)
+
+// AllStates lists every state in lifecycle order.
+var AllStates = []State{Received, Answered, Dispatched, Signed, Returned, InProgress,
+	ExtensionRequested, Replied, Visited, Reopened, Closed}
+
+// AwaitingSign reports whether the handling unit has yet to sign, so the sign-by
+// deadline is the one that counts.
+func (s State) AwaitingSign() bool { return s == Dispatched || s == Reopened }
+
+// Handling reports whether the unit has signed and not yet replied, so the
+// reply-by deadline is the one that counts.
+func (s State) Handling() bool { return s == Signed || s == InProgress || s == ExtensionRequested }
+
+// Terminal reports whether no action is possible any more.
+func (s State) Terminal() bool { return s == Answered || s == Closed }
+
+// Channel is how the request arrived; values are the API's enum names.
+type Channel string
+
+// RequestType is 咨询/求助/投诉/举报/建议/表扬/其他; values are the API's enum names.
+type RequestType string
+
+// Urgency drives the sign-for limit: NORMAL, URGENT or CRITICAL.
+type Urgency string
+
+// The urgencies.
+const (
+	Normal   Urgency = "NORMAL"
+	Urgent   Urgency = "URGENT"
+	Critical Urgency = "CRITICAL"
+)
+
+// Satisfaction is the citizen's rating at the return visit.
+type Satisfaction string
+
+// The ratings.
+const (
+	Satisfied          Satisfaction = "SATISFIED"
+	BasicallySatisfied Satisfaction = "BASICALLY_SATISFIED"
+	Dissatisfied       Satisfaction = "DISSATISFIED"
+)
+
+// Caller is the person who made the request. Phone and IDNumber are personal data.
+type Caller struct {
+	Name     string `json:"name,omitempty"`
+	Phone    string `json:"phone,omitempty"`
+	IDNumber string `json:"idNumber,omitempty"`
+}
+
+// Location is where the matter is.
+type Location struct {
+	Address    string `json:"address,omitempty"`
+	RegionCode string `json:"regionCode,omitempty"`
+}
+
+// Ticket is a work order. Times are UTC; zero means unset.
+type Ticket struct {
+	ID             string      `json:"id"`
+	TrackingNumber string      `json:"trackingNumber"`
+	State          State       `json:"state"`
+	Channel        Channel     `json:"channel"`
+	DialedNumber   string      `json:"dialedNumber,omitempty"`
+	Caller         Caller      `json:"caller"`
+	Title          string      `json:"title"`
+	Content        string      `json:"content"`
+	Location       Location    `json:"location"`
+	Category       string      `json:"category,omitempty"`
+	RequestType    RequestType `json:"requestType"`
+	Urgency        Urgency     `json:"urgency"`
+
+	HandlingUnit    string   `json:"handlingUnit,omitempty"`
+	CoHandlingUnits []string `json:"coHandlingUnits,omitempty"`
+
+	SignBy                 time.Time `json:"signBy,omitzero"`
+	ReplyBy                time.Time `json:"replyBy,omitzero"`
+	Supervised             bool      `json:"supervised,omitempty"`
+	ExtensionDaysRequested int       `json:"extensionDaysRequested,omitempty"`
+	ExtensionDaysGranted   int       `json:"extensionDaysGranted,omitempty"`
+	ReopenCount            int       `json:"reopenCount,omitempty"`
+
+	Reply        string       `json:"reply,omitempty"`
+	Satisfaction Satisfaction `json:"satisfaction,omitempty"`
+	Resolved     *bool        `json:"resolved,omitempty"`
+
+	CreateTime   time.Time `json:"createTime"`
+	UpdateTime   time.Time `json:"updateTime"`
+	DispatchTime time.Time `json:"dispatchTime,omitzero"`
+	SignTime     time.Time `json:"signTime,omitzero"`
+	ReplyTime    time.Time `json:"replyTime,omitzero"`
+	CloseTime    time.Time `json:"closeTime,omitzero"`
+
+	// Version starts at 1 and grows by one with every action.
+	Version int64 `json:"version"`
+}
+
+// Overdue reports whether the deadline that counts in the ticket's current state
+// has passed at now: sign-by while the unit has yet to sign, reply-by while it
+// handles the ticket.
+func (t *Ticket) Overdue(now time.Time) bool {
+	switch {
+	case t.State.AwaitingSign():
+		return !t.SignBy.IsZero() && now.After(t.SignBy)
+	case t.State.Handling():
+		return !t.ReplyBy.IsZero() && now.After(t.ReplyBy)
+	}
+	return false
+}
+
+// Event is one entry of a ticket's append-only history.
+type Event struct {
+	TicketID string            `json:"ticketId"`
+	Seq      int64             `json:"seq"`
+	Action   string            `json:"action"`
+	From     State             `json:"from,omitempty"`
+	To       State             `json:"to"`
+	Actor    string            `json:"actor"`
+	Reason   string            `json:"reason,omitempty"`
+	Details  map[string]string `json:"details,omitempty"`
+	Time     time.Time         `json:"time"`
+}

@@ -1,0 +1,198 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/switchboard12345/switchboard/internal/errs"
+)
+
+// An op is one write run inside a shared batch transaction. An op either fails
+// before it writes anything, returning an error with a kind (a business outcome
+// such as a conflict), or it writes. Any other error, or a failed commit, rolls
+// the whole batch back; each of its ops is then retried in a transaction of its
+// own, so one bad op cannot fail the others.
+type op struct {
+	ctx context.Context
+	// creates is how many tracking numbers the op may take, per day.
+	day     string
+	creates int
+	run     func(tx *sql.Tx, numbers *tracker) error
+	done    chan error
+}
+
+// committer is the group commit: ops queue on a channel, and each committer
+// goroutine takes whatever is queued (up to max) and commits it as one
+// transaction.
+type committer struct {
+	s    *Store
+	ops  chan *op
+	max  int
+	wg   sync.WaitGroup
+	once sync.Once
+	mu   sync.RWMutex // guards closed against sends
+	shut bool
+}
+
+func newCommitter(s *Store, max, n int) *committer {
+	c := &committer{s: s, ops: make(chan *op, max*4), max: max}
+	for range n {
+		c.wg.Add(1)
+		go c.loop()
+	}
+	return c
+}
+
+var errClosed = errs.E(errs.Transient, "store is closed")
+
+// do queues o and waits for its batch to commit.
+func (c *committer) do(o *op) error {
+	o.done = make(chan error, 1)
+	c.mu.RLock()
+	if c.shut {
+		c.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case c.ops <- o:
+	case <-o.ctx.Done():
+		c.mu.RUnlock()
+		return o.ctx.Err()
+	}
+	c.mu.RUnlock()
+	// Once queued the op runs even if ctx ends meanwhile: it may already be
+	// committed, and the caller's retry with the same idempotency key is safe.
+	return <-o.done
+}
+
+func (c *committer) close() {
+	c.once.Do(func() {
+		c.mu.Lock()
+		c.shut = true
+		close(c.ops)
+		c.mu.Unlock()
+		c.wg.Wait()
+	})
+}
+
+func (c *committer) loop() {
+	defer c.wg.Done()
+	// Each committer has its own blocks of tracking numbers, so committers never
+	// race for them.
+	numbers := newTracker(c.s)
+	batch := make([]*op, 0, c.max)
+	for first := range c.ops {
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < c.max {
+			select {
+			case o, ok := <-c.ops:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		c.runBatch(batch, numbers)
+	}
+}
+
+func (c *committer) runBatch(batch []*op, numbers *tracker) {
+	// Ops whose caller already gave up before the batch started are dropped.
+	live := batch[:0:0]
+	for _, o := range batch {
+		if err := o.ctx.Err(); err != nil {
+			o.done <- err
+			continue
+		}
+		live = append(live, o)
+	}
+	if len(live) == 0 {
+		return
+	}
+	if err := reserve(live, numbers); err != nil {
+		for _, o := range live {
+			o.done <- err
+		}
+		return
+	}
+	results, err := c.s.inTx(func(tx *sql.Tx) ([]error, error) {
+		res := make([]error, len(live))
+		for i, o := range live {
+			err := o.run(tx, numbers)
+			if err != nil && errs.KindOf(err) == errs.Other {
+				return nil, err
+			}
+			res[i] = err
+		}
+		return res, nil
+	})
+	if err == nil {
+		for i, o := range live {
+			o.done <- results[i]
+		}
+		return
+	}
+	if len(live) > 1 {
+		c.s.log.Warn("batch failed; retrying its writes one by one", "store", c.s.d.name, "writes", len(live), "err", err)
+	}
+	for _, o := range live {
+		_, err := c.s.inTx(func(tx *sql.Tx) ([]error, error) { return nil, o.run(tx, numbers) })
+		o.done <- err
+	}
+}
+
+// reserve makes sure the tracker holds enough tracking numbers for the batch's
+// creations, reserving blocks in transactions of their own before the batch
+// starts (a reservation must survive the batch rolling back).
+func reserve(batch []*op, numbers *tracker) error {
+	need := map[string]int{}
+	for _, o := range batch {
+		if o.creates > 0 {
+			need[o.day] += o.creates
+		}
+	}
+	if len(need) > 0 {
+		numbers.keep(need)
+	}
+	for day, n := range need {
+		if err := numbers.ensure(day, n); err != nil {
+			return fmt.Errorf("reserving tracking numbers: %w", err)
+		}
+	}
+	return nil
+}
+
+// inTx runs fn in a write transaction and commits it unless fn fails.
+func (s *Store) inTx(fn func(tx *sql.Tx) ([]error, error)) ([]error, error) {
+	// The batch outlives any one caller's context: it is cancelled by nobody.
+	tx, err := s.write.BeginTx(context.Background(), nil)
+	if err != nil {
+		return nil, transient("beginning transaction", err)
+	}
+	res, err := fn(tx)
+	if err != nil {
+		tx.Rollback()
+		if errs.KindOf(err) != errs.Other {
+			return nil, err
+		}
+		return nil, transient("writing", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, transient("committing", err)
+	}
+	return res, nil
+}
+
+// transient wraps a database failure: nothing was committed, try again later.
+func transient(what string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &errs.Error{Kind: errs.Transient, Msg: "store unavailable", Err: fmt.Errorf("%s: %w", what, err)}
+}

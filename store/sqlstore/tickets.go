@@ -1,0 +1,331 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/switchboard12345/switchboard/gateway/ticket"
+	"github.com/switchboard12345/switchboard/internal/errs"
+	"github.com/switchboard12345/switchboard/store"
+)
+
+// CreateTicket implements store.Store.
+func (s *Store) CreateTicket(ctx context.Context, c store.Create) (ticket.Ticket, bool, error) {
+	t := c.Ticket
+	day := trackingDay(t.CreateTime)
+	var replayed bool
+	err := s.commit.do(&op{ctx: ctx, day: day, creates: 1, run: func(tx *sql.Tx, numbers *tracker) error {
+		t, replayed = c.Ticket, false
+		if c.IdempotencyKey != "" {
+			var fp, doc string
+			err := tx.QueryRow(s.q(`SELECT idem_fingerprint, doc FROM tickets WHERE idem_key = ?`), c.IdempotencyKey).Scan(&fp, &doc)
+			switch {
+			case err == nil:
+				if fp != c.Fingerprint {
+					return store.ErrIdempotencyConflict
+				}
+				replayed = true
+				return json.Unmarshal([]byte(doc), &t)
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+		}
+		tn, err := numbers.take(day)
+		if err != nil {
+			return err
+		}
+		t.TrackingNumber = tn
+		var key, fp any
+		if c.IdempotencyKey != "" {
+			key, fp = c.IdempotencyKey, c.Fingerprint
+		}
+		if err := s.insertTicket(tx, &t, key, fp); err != nil {
+			return err
+		}
+		ev := c.Event
+		ev.TicketID = t.ID
+		if err := s.insertEvent(tx, ev); err != nil {
+			return err
+		}
+		return s.insertOutbox(tx, t.ID, ev.Seq, t.CreateTime, c.Outbox)
+	}})
+	if err != nil {
+		return ticket.Ticket{}, false, fmt.Errorf("storing ticket: %w", err)
+	}
+	return t, replayed, nil
+}
+
+func (s *Store) insertTicket(tx *sql.Tx, t *ticket.Ticket, idemKey, fingerprint any) error {
+	doc, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(s.q(`INSERT INTO tickets (id, tracking_number, state, handling_unit, category, dialed_number,
+		sign_by, reply_by, created_at, updated_at, version, idem_key, idem_fingerprint, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		t.ID, t.TrackingNumber, string(t.State), t.HandlingUnit, t.Category, t.DialedNumber,
+		millis(t.SignBy), millis(t.ReplyBy), millis(t.CreateTime), millis(t.UpdateTime), t.Version,
+		idemKey, fingerprint, string(doc))
+	if err != nil {
+		return err
+	}
+	return s.insertUnits(tx, t)
+}
+
+func (s *Store) insertUnits(tx *sql.Tx, t *ticket.Ticket) error {
+	for _, u := range t.CoHandlingUnits {
+		if _, err := tx.Exec(s.q(`INSERT INTO ticket_units (ticket_id, unit) VALUES (?, ?)`), t.ID, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetTicket implements store.Store.
+func (s *Store) GetTicket(ctx context.Context, ref string) (ticket.Ticket, error) {
+	t, err := s.getTicket(ctx, s.read, ref)
+	if err != nil {
+		return ticket.Ticket{}, fmt.Errorf("getting ticket %q: %w", ref, err)
+	}
+	return t, nil
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Store) getTicket(ctx context.Context, db queryer, ref string) (ticket.Ticket, error) {
+	col := "id"
+	if isTrackingNumber(ref) {
+		col = "tracking_number"
+	}
+	var doc string
+	err := db.QueryRowContext(ctx, s.q(`SELECT doc FROM tickets WHERE `+col+` = ?`), ref).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ticket.Ticket{}, store.ErrNotFound
+	}
+	if err != nil {
+		return ticket.Ticket{}, transient("reading ticket", err)
+	}
+	var t ticket.Ticket
+	if err := json.Unmarshal([]byte(doc), &t); err != nil {
+		return ticket.Ticket{}, fmt.Errorf("decoding ticket: %w", err)
+	}
+	return t, nil
+}
+
+// isTrackingNumber reports whether ref looks like 20261128-000123.
+func isTrackingNumber(ref string) bool {
+	if len(ref) < 10 || ref[8] != '-' {
+		return false
+	}
+	for i := 0; i < len(ref); i++ {
+		if i != 8 && (ref[i] < '0' || ref[i] > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// UpdateTicket implements store.Store.
+func (s *Store) UpdateTicket(ctx context.Context, ref string, fn store.UpdateFunc) (ticket.Ticket, error) {
+	var out ticket.Ticket
+	err := s.commit.do(&op{ctx: ctx, run: func(tx *sql.Tx, _ *tracker) error {
+		cur, err := s.getTicketForUpdate(tx, ref)
+		if err != nil {
+			return err
+		}
+		ch, err := fn(cur)
+		if err != nil {
+			if errs.KindOf(err) == errs.Other {
+				// fn's own failures must not abort the other writes of the batch.
+				return &errs.Error{Kind: errs.Transient, Msg: "update failed", Err: err}
+			}
+			return err
+		}
+		t := ch.Ticket
+		if t.ID != cur.ID || t.Version != cur.Version+1 {
+			return fmt.Errorf("update of %s must advance version %d by one, got %d", cur.ID, cur.Version, t.Version)
+		}
+		doc, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		res, err := tx.Exec(s.q(`UPDATE tickets SET state = ?, handling_unit = ?, category = ?, sign_by = ?, reply_by = ?,
+			updated_at = ?, version = ?, doc = ? WHERE id = ? AND version = ?`),
+			string(t.State), t.HandlingUnit, t.Category, millis(t.SignBy), millis(t.ReplyBy),
+			millis(t.UpdateTime), t.Version, string(doc), t.ID, cur.Version)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return store.ErrVersionConflict
+		}
+		if !equalUnits(cur.CoHandlingUnits, t.CoHandlingUnits) {
+			if _, err := tx.Exec(s.q(`DELETE FROM ticket_units WHERE ticket_id = ?`), t.ID); err != nil {
+				return err
+			}
+			if err := s.insertUnits(tx, &t); err != nil {
+				return err
+			}
+		}
+		ev := ch.Event
+		ev.TicketID = t.ID
+		if err := s.insertEvent(tx, ev); err != nil {
+			return err
+		}
+		if err := s.insertOutbox(tx, t.ID, ev.Seq, t.UpdateTime, ch.Outbox); err != nil {
+			return err
+		}
+		out = t
+		return nil
+	}})
+	if err != nil {
+		return ticket.Ticket{}, fmt.Errorf("updating ticket %q: %w", ref, err)
+	}
+	return out, nil
+}
+
+func (s *Store) getTicketForUpdate(tx *sql.Tx, ref string) (ticket.Ticket, error) {
+	if s.d.name != "postgres" {
+		return s.getTicket(context.Background(), tx, ref)
+	}
+	col := "id"
+	if isTrackingNumber(ref) {
+		col = "tracking_number"
+	}
+	var doc string
+	err := tx.QueryRow(s.q(`SELECT doc FROM tickets WHERE `+col+` = ? FOR UPDATE`), ref).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ticket.Ticket{}, store.ErrNotFound
+	}
+	if err != nil {
+		return ticket.Ticket{}, err
+	}
+	var t ticket.Ticket
+	return t, json.Unmarshal([]byte(doc), &t)
+}
+
+func equalUnits(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// ListTickets implements store.Store.
+func (s *Store) ListTickets(ctx context.Context, q store.Query) (store.Page, error) {
+	var where []string
+	var args []any
+	if len(q.States) > 0 {
+		where = append(where, "state IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(q.States)), ", ")+")")
+		for _, st := range q.States {
+			args = append(args, string(st))
+		}
+	}
+	if q.HandlingUnit != "" {
+		where = append(where, "handling_unit = ?")
+		args = append(args, q.HandlingUnit)
+	}
+	if q.CategoryPrefix != "" {
+		// A range instead of LIKE: index-friendly and free of wildcard escaping.
+		where = append(where, "category >= ? AND category < ?")
+		args = append(args, q.CategoryPrefix, q.CategoryPrefix+"\U0010FFFF")
+	}
+	if q.DialedNumber != "" {
+		where = append(where, "dialed_number = ?")
+		args = append(args, q.DialedNumber)
+	}
+	if !q.CreatedAfter.IsZero() {
+		where = append(where, "created_at >= ?")
+		args = append(args, millis(q.CreatedAfter))
+	}
+	if !q.CreatedBefore.IsZero() {
+		where = append(where, "created_at < ?")
+		args = append(args, millis(q.CreatedBefore))
+	}
+	if q.Overdue != nil {
+		now := millis(q.Now)
+		cond := `((state IN ('DISPATCHED', 'REOPENED') AND sign_by > 0 AND sign_by < ?)
+			OR (state IN ('SIGNED', 'IN_PROGRESS', 'EXTENSION_REQUESTED') AND reply_by > 0 AND reply_by < ?))`
+		if !*q.Overdue {
+			cond = "NOT " + cond
+		}
+		where = append(where, cond)
+		args = append(args, now, now)
+	}
+	if q.After != "" {
+		where = append(where, "id < ?")
+		args = append(args, q.After)
+	}
+	size := max(q.PageSize, 1)
+	query := "SELECT doc FROM tickets"
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", size+1)
+	rows, err := s.read.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return store.Page{}, transient("listing tickets", err)
+	}
+	defer rows.Close()
+	var p store.Page
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return store.Page{}, transient("listing tickets", err)
+		}
+		if len(p.Tickets) == size {
+			p.More = true
+			break
+		}
+		var t ticket.Ticket
+		if err := json.Unmarshal([]byte(doc), &t); err != nil {
+			return store.Page{}, fmt.Errorf("decoding ticket: %w", err)
+		}
+		p.Tickets = append(p.Tickets, t)
+	}
+	if err := rows.Err(); err != nil {
+		return store.Page{}, transient("listing tickets", err)
+	}
+	return p, nil
+}
+
+// CountByState implements store.Store.
+func (s *Store) CountByState(ctx context.Context) (map[ticket.State]int64, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT state, count(*) FROM tickets GROUP BY state`)
+	if err != nil {
+		return nil, transient("counting tickets", err)
+	}
+	defer rows.Close()
+	out := map[ticket.State]int64{}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, transient("counting tickets", err)
+		}
+		out[ticket.State(st)] = n
+	}
+	return out, rows.Err()
+}
+
+// millis stores a time as Unix milliseconds; the zero time is 0.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}

@@ -226,12 +226,18 @@ func (m *Machine) Apply(t ticket.Ticket, c Command, now time.Time) (ticket.Ticke
 }
 
 // NewTicket completes a validated intake ticket for storing: state RECEIVED,
-// version 1, times at now, and returns the creation event.
-func NewTicket(t ticket.Ticket, id, actor string, now time.Time) (ticket.Ticket, ticket.Event) {
+// version 1, times at now, and provisional deadlines as if it were dispatched
+// now (what the operator can promise the caller; dispatch sets the real ones).
+// It returns the creation event too.
+func (m *Machine) NewTicket(t ticket.Ticket, id, actor string, now time.Time) (ticket.Ticket, ticket.Event) {
 	t.ID = id
 	t.State = ticket.Received
 	t.Version = 1
 	t.CreateTime, t.UpdateTime = now, now
+	if t.Urgency == "" {
+		t.Urgency = ticket.Normal
+	}
+	t.SignBy, t.ReplyBy = m.deadlines.Deadlines(now, string(t.Urgency), string(t.RequestType), t.Category)
 	ev := ticket.Event{TicketID: id, Seq: 1, Action: string(Create), To: ticket.Received, Actor: actor, Time: now}
 	return t, ev
 }

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard12345/switchboard/gateway/config"
+)
+
+func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "intake" {
+		fmt.Fprintln(stderr, "Usage: switchboard bench intake [--duration D] [--clients 16,64]")
+		return usageError{"bench: the only benchmark is intake"}
+	}
+	fs := flag.NewFlagSet("bench intake", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	duration := fs.Duration("duration", 10*time.Second, "how long each measurement drives load (bounded: at most 5m)")
+	clientsFlag := fs.String("clients", "16,64", "concurrent clients, comma-separated")
+	maxRequests := fs.Int("max-requests", 2_000_000, "stop a measurement after this many requests")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *duration <= 0 || *duration > 5*time.Minute {
+		return usageError{"--duration must be between 0 and 5m"}
+	}
+	var clients []int
+	for _, s := range splitList(*clientsFlag) {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1024 {
+			return usageError{"--clients: numbers between 1 and 1024"}
+		}
+		clients = append(clients, n)
+	}
+	return benchIntake(ctx, stdout, *duration, clients, *maxRequests)
+}
+
+// benchBody is the create body every request sends.
+const benchBody = `{"channel":"PHONE","caller":{"name":"张三","phone":"13800138000"},"title":"预付卡退款","content":"西饼店倒闭，预付卡无法退款","location":{"address":"广州市天河区体育西路1号"},"requestType":"COMPLAINT","dialedNumber":"12345"}`
+
+type benchResult struct {
+	ok, failed int64
+	elapsed    time.Duration
+	p50, p99   time.Duration
+}
+
+func (r benchResult) rate() float64 { return float64(r.ok) / r.elapsed.Seconds() }
+
+// benchIntake starts the real server on SQLite in a temporary directory and a
+// bare net/http handler that decodes the same JSON, drives both the same way on
+// loopback, and prints durable tickets/s, latency and the ratio.
+func benchIntake(ctx context.Context, w io.Writer, d time.Duration, clients []int, maxRequests int) error {
+	dir, err := os.MkdirTemp("", "switchboard-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.HTTP.Addr, cfg.GRPC.Addr = "127.0.0.1:0", "127.0.0.1:0"
+	log := slog.New(slog.DiscardHandler)
+	a, err := build(ctx, cfg, false, log)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- a.server.Run(sctx) }()
+	httpAddr, _, err := a.server.Addrs(ctx)
+	if err != nil {
+		return err
+	}
+
+	bare, err := startBare()
+	if err != nil {
+		return err
+	}
+	defer bare.Close()
+
+	fmt.Fprintf(w, "intake benchmark: POST /v1/tickets on loopback, SQLite WAL synchronous=FULL with group commit (max batch %d), %d CPUs, %s per measurement\n",
+		cfg.Store.MaxBatch, runtime.NumCPU(), d)
+	fmt.Fprintf(w, "%-8s %12s %9s %9s %14s %9s %9s %7s\n", "clients", "tickets/s", "p50", "p99", "bare req/s", "bare p50", "bare p99", "ratio")
+	var acked int64
+	for _, n := range clients {
+		base, err := drive(ctx, "http://"+bare.Addr().String()+"/v1/tickets", n, d, maxRequests, false)
+		if err != nil {
+			return err
+		}
+		res, err := drive(ctx, "http://"+httpAddr+"/v1/tickets", n, d, maxRequests, true)
+		if err != nil {
+			return err
+		}
+		acked += res.ok
+		fmt.Fprintf(w, "%-8d %12.0f %9s %9s %14.0f %9s %9s %6.0f%%\n", n, res.rate(), ms(res.p50), ms(res.p99),
+			base.rate(), ms(base.p50), ms(base.p99), 100*res.rate()/base.rate())
+		if res.failed > 0 {
+			fmt.Fprintf(w, "         %d requests failed\n", res.failed)
+		}
+	}
+	counts, err := a.store.CountByState(ctx)
+	if err != nil {
+		return err
+	}
+	var stored int64
+	for _, c := range counts {
+		stored += c
+	}
+	fmt.Fprintf(w, "durable: %d tickets acknowledged, %d in the store\n", acked, stored)
+	stop()
+	if err := <-done; err != nil {
+		return err
+	}
+	if stored != acked {
+		return fmt.Errorf("acknowledged %d tickets but the store holds %d", acked, stored)
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
+
+// startBare serves the machine's ceiling: decode the same JSON, answer.
+func startBare() (net.Listener, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	var seq atomic.Int64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Channel string `json:"channel"`
+			Caller  struct {
+				Name  string `json:"name"`
+				Phone string `json:"phone"`
+			} `json:"caller"`
+			Title    string `json:"title"`
+			Content  string `json:"content"`
+			Location struct {
+				Address string `json:"address"`
+			} `json:"location"`
+			RequestType  string `json:"requestType"`
+			DialedNumber string `json:"dialedNumber"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"%d","title":%q,"state":"RECEIVED"}`, seq.Add(1), body.Title)
+	})
+	go http.Serve(l, h)
+	return l, nil
+}
+
+// drive runs n clients against url for d (or maxRequests requests), each
+// sending the create body with a fresh idempotency key, and measures.
+func drive(ctx context.Context, url string, n int, d time.Duration, maxRequests int, idempotent bool) (benchResult, error) {
+	tr := &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		lats    []time.Duration
+		ok, bad atomic.Int64
+		issued  atomic.Int64
+	)
+	body := []byte(benchBody)
+	start := time.Now()
+	for c := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 4096)
+			for i := 0; ctx.Err() == nil && issued.Add(1) <= int64(maxRequests); i++ {
+				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				if idempotent {
+					req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d-%d-%d", start.UnixNano(), c, i))
+				}
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+						bad.Add(1)
+					}
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					bad.Add(1)
+					continue
+				}
+				local = append(local, time.Since(t0))
+				ok.Add(1)
+			}
+			mu.Lock()
+			lats = append(lats, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if len(lats) == 0 {
+		return benchResult{}, fmt.Errorf("no request to %s succeeded", url)
+	}
+	slices.Sort(lats)
+	return benchResult{
+		ok: ok.Load(), failed: bad.Load(), elapsed: elapsed,
+		p50: lats[len(lats)/2], p99: lats[len(lats)*99/100],
+	}, nil
+}

@@ -1,0 +1,78 @@
+// Command switchboard is the 12345 front door: `switchboard serve` runs the
+// server; the other subcommands are operators' and administrators' clients of
+// its API, and `switchboard bench` measures it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `switchboard — the single-number (12345) government hotline front door
+
+Usage:
+  switchboard serve [--config FILE] [--data DIR] [--http ADDR] [--grpc ADDR] [--demo]
+  switchboard ticket <create|get|list|events|dispatch|sign|return|request-extension|
+                      decide-extension|supervise|reply|visit|reopen|close|answer> [flags]
+  switchboard bench intake [flags]
+  switchboard version
+
+Run "switchboard <command> -h" for a command's flags.
+`
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "switchboard:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// usageError is a mistake on the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{"no command given"}
+	}
+	switch args[0] {
+	case "serve":
+		return serveCmd(ctx, args[1:], stderr)
+	case "ticket", "tickets":
+		return ticketCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "switchboard", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/switchboard12345/switchboard/deploy/examples"
+	"github.com/switchboard12345/switchboard/gateway/config"
+	"github.com/switchboard12345/switchboard/gateway/deadline"
+	"github.com/switchboard12345/switchboard/gateway/lifecycle"
+	"github.com/switchboard12345/switchboard/gateway/server"
+	"github.com/switchboard12345/switchboard/gateway/service"
+	"github.com/switchboard12345/switchboard/internal/ids"
+	"github.com/switchboard12345/switchboard/registry"
+	"github.com/switchboard12345/switchboard/registry/embedded"
+	"github.com/switchboard12345/switchboard/store"
+	"github.com/switchboard12345/switchboard/store/sqlstore"
+)
+
+func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML config `file` (see README); flags below override it")
+	dataDir := fs.String("data", "", "data `directory` (default ./data)")
+	httpAddr := fs.String("http", "", "REST listen `address` (default 127.0.0.1:8080)")
+	grpcAddr := fs.String("grpc", "", "gRPC listen `address` (default 127.0.0.1:9090)")
+	demo := fs.Bool("demo", false, "load the example province and file a few sample tickets")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
+	}
+	cfg := config.Default()
+	if *configPath != "" {
+		var err error
+		if cfg, err = config.Load(*configPath); err != nil {
+			return err
+		}
+	}
+	if *dataDir != "" {
+		cfg.DataDir = *dataDir
+	}
+	if *httpAddr != "" {
+		cfg.HTTP.Addr = *httpAddr
+	}
+	if *grpcAddr != "" {
+		cfg.GRPC.Addr = *grpcAddr
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	return serve(ctx, cfg, *demo, log)
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(c.Level)) // validated
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
+	if c.Format == "text" {
+		h = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(server.LogHandler(h))
+}
+
+// app is everything serve wires together.
+type app struct {
+	store   store.Store
+	tickets *service.Tickets
+	server  *server.Server
+}
+
+// build wires the application from cfg: explicit, in one place, no globals.
+func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) (*app, error) {
+	cal := deadline.DefaultCalendar()
+	if cfg.Calendar != "" {
+		f, err := os.Open(cfg.Calendar)
+		if err != nil {
+			return nil, fmt.Errorf("calendar: %w", err)
+		}
+		cal, err = deadline.LoadCalendar(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("calendar %s: %w", cfg.Calendar, err)
+		}
+	}
+	for _, y := range cal.Years() {
+		if cal.Projected(y) {
+			log.Warn("working-day calendar for this year is projected, not published; load the official one with `calendar:` when the State Council publishes it", "year", y)
+		}
+	}
+	policy, err := deadline.NewPolicy(cfg.Deadlines, cal)
+	if err != nil {
+		return nil, fmt.Errorf("deadlines: %w", err)
+	}
+
+	province := &registry.ProvinceFile{Name: "(none)"}
+	switch {
+	case cfg.Province != "":
+		f, err := os.Open(cfg.Province)
+		if err != nil {
+			return nil, fmt.Errorf("province: %w", err)
+		}
+		province, err = registry.LoadProvince(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("province %s: %w", cfg.Province, err)
+		}
+	case demo:
+		province, err = registry.LoadProvince(bytes.NewReader(examples.Province))
+		if err != nil {
+			return nil, fmt.Errorf("example province: %w", err)
+		}
+	}
+	log.Info("province loaded", "province", province.Name, "units", len(province.Units))
+
+	var st store.Store
+	opts := sqlstore.Options{MaxBatch: cfg.Store.MaxBatch, Logger: log}
+	switch cfg.Store.Driver {
+	case "postgres":
+		st, err = sqlstore.OpenPostgres(ctx, cfg.Store.PostgresDSN, opts)
+	default:
+		path := filepath.Join(cfg.DataDir, "switchboard.db")
+		st, err = sqlstore.OpenSQLite(ctx, path, opts)
+		if err == nil {
+			log.Info("store opened", "store", "sqlite", "path", path)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	idSource := ids.NewSource()
+	tickets := service.New(service.Config{
+		Store:    st,
+		Machine:  lifecycle.New(policy),
+		Registry: embedded.New(province),
+		Now:      time.Now,
+		NewID:    idSource.New,
+		Logger:   log,
+	})
+	srv, err := server.New(server.Options{
+		HTTPAddr:      cfg.HTTP.Addr,
+		GRPCAddr:      cfg.GRPC.Addr,
+		MaxBodyBytes:  cfg.HTTP.MaxBodyBytes,
+		ShutdownGrace: cfg.ShutdownGrace,
+		Tickets:       tickets,
+		Store:         st,
+		Logger:        log,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &app{store: st, tickets: tickets, server: srv}, nil
+}
+
+func serve(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) error {
+	a, err := build(ctx, cfg, demo, log)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	if demo {
+		n, err := seedDemo(ctx, a.tickets)
+		if err != nil {
+			return fmt.Errorf("filing demo tickets: %w", err)
+		}
+		log.Info("demo tickets filed", "tickets", n)
+	}
+	return a.server.Run(ctx)
+}

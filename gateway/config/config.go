@@ -1,0 +1,176 @@
+// Package config is the server's YAML configuration: every key, its default and
+// its validation. Decoding is strict (an unknown key is an error) and validation
+// errors name the key, e.g. `store.driver: must be sqlite or postgres`.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/switchboard12345/switchboard/gateway/deadline"
+)
+
+// Config is the whole configuration. The field comments are the reference.
+type Config struct {
+	// HTTP is the REST API, OpenAPI document, metrics and probes.
+	HTTP HTTP `yaml:"http"`
+	// GRPC is the gRPC API.
+	GRPC GRPC `yaml:"grpc"`
+	// DataDir holds the SQLite database and other local state. Default ./data.
+	DataDir string `yaml:"dataDir"`
+	// Store selects where tickets live.
+	Store Store `yaml:"store"`
+	// Province is a province file (see deploy/examples/province.yaml) with the
+	// units tickets are dispatched to. Empty: the example province when serving
+	// with --demo, otherwise none.
+	Province string `yaml:"province"`
+	// Calendar is a working-day calendar file (public holidays and make-up
+	// workdays); empty uses the built-in calendar for 2025–2027.
+	Calendar string `yaml:"calendar"`
+	// Deadlines are the sign-for, reply and extension limits.
+	Deadlines deadline.PolicyConfig `yaml:"deadlines"`
+	// Log sets logging.
+	Log Log `yaml:"log"`
+	// ShutdownGrace is how long in-flight requests may take to finish on
+	// shutdown. Default 10s.
+	ShutdownGrace time.Duration `yaml:"shutdownGrace"`
+}
+
+// HTTP configures the HTTP listener.
+type HTTP struct {
+	// Addr to listen on. Default 127.0.0.1:8080.
+	Addr string `yaml:"addr"`
+	// MaxBodyBytes bounds a request body. Default 1048576 (1 MiB).
+	MaxBodyBytes int64 `yaml:"maxBodyBytes"`
+}
+
+// GRPC configures the gRPC listener.
+type GRPC struct {
+	// Addr to listen on. Default 127.0.0.1:9090.
+	Addr string `yaml:"addr"`
+}
+
+// Store configures the ticket store.
+type Store struct {
+	// Driver is sqlite (default: a file in dataDir, nothing to install) or
+	// postgres (for several gateway instances sharing one database).
+	Driver string `yaml:"driver"`
+	// PostgresDSN is the PostgreSQL connection string, e.g.
+	// postgres://user@127.0.0.1:5432/switchboard. Required for postgres.
+	PostgresDSN string `yaml:"postgresDSN"`
+	// MaxBatch bounds how many writes are committed together. Default 256.
+	MaxBatch int `yaml:"maxBatch"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level"`
+	// Format is json (default) or text.
+	Format string `yaml:"format"`
+}
+
+// Default returns the configuration with every default applied.
+func Default() Config {
+	return Config{
+		HTTP:          HTTP{Addr: "127.0.0.1:8080", MaxBodyBytes: 1 << 20},
+		GRPC:          GRPC{Addr: "127.0.0.1:9090"},
+		DataDir:       "./data",
+		Store:         Store{Driver: "sqlite", MaxBatch: 256},
+		Deadlines:     deadline.DefaultPolicyConfig(),
+		Log:           Log{Level: "info", Format: "json"},
+		ShutdownGrace: 10 * time.Second,
+	}
+}
+
+// Load reads the file at path over the defaults and validates the result.
+func Load(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("reading config: %w", err)
+	}
+	defer f.Close()
+	c, err := Decode(f)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Decode reads YAML over the defaults, strictly, and validates the result.
+func Decode(r io.Reader) (Config, error) {
+	c := Default()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return c, err
+	}
+	if len(bytes.TrimSpace(b)) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("decoding: %w", err)
+		}
+	}
+	return c, c.Validate()
+}
+
+// Validate checks every key and returns all problems, each naming its key.
+func (c Config) Validate() error {
+	var problems []string
+	bad := func(key, format string, args ...any) {
+		problems = append(problems, key+": "+fmt.Sprintf(format, args...))
+	}
+	for key, addr := range map[string]string{"http.addr": c.HTTP.Addr, "grpc.addr": c.GRPC.Addr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			bad(key, "must be host:port, got %q", addr)
+		}
+	}
+	if c.HTTP.MaxBodyBytes < 1024 || c.HTTP.MaxBodyBytes > 64<<20 {
+		bad("http.maxBodyBytes", "must be between 1024 and 67108864, got %d", c.HTTP.MaxBodyBytes)
+	}
+	if c.DataDir == "" {
+		bad("dataDir", "required")
+	}
+	switch c.Store.Driver {
+	case "sqlite":
+	case "postgres":
+		if c.Store.PostgresDSN == "" {
+			bad("store.postgresDSN", "required when store.driver is postgres")
+		}
+	default:
+		bad("store.driver", "must be sqlite or postgres, got %q", c.Store.Driver)
+	}
+	if c.Store.MaxBatch < 1 || c.Store.MaxBatch > 10000 {
+		bad("store.maxBatch", "must be between 1 and 10000, got %d", c.Store.MaxBatch)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		bad("log.format", "must be json or text, got %q", c.Log.Format)
+	}
+	if c.ShutdownGrace < 0 || c.ShutdownGrace > 10*time.Minute {
+		bad("shutdownGrace", "must be between 0s and 10m, got %s", c.ShutdownGrace)
+	}
+	if err := c.Deadlines.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			problems = append(problems, "deadlines."+line)
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "\n"))
+	}
+	return nil
+}

@@ -1,0 +1,199 @@
+// Package server runs the front door: the gRPC server (with reflection and the
+// standard health service) and the HTTP server that carries the REST API
+// (grpc-gateway, in process), the OpenAPI document, Prometheus metrics and the
+// health and readiness probes. New does no I/O; Run serves until its context
+// ends and then shuts down gracefully.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/switchboard12345/switchboard/api"
+	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
+	"github.com/switchboard12345/switchboard/store"
+)
+
+// Options configure a Server.
+type Options struct {
+	HTTPAddr string // e.g. 127.0.0.1:8080
+	GRPCAddr string // e.g. 127.0.0.1:9090
+	// MaxBodyBytes bounds a REST request body (default 1 MiB).
+	MaxBodyBytes int64
+	// ShutdownGrace is how long in-flight requests may take to finish after the
+	// context ends (default 10s).
+	ShutdownGrace time.Duration
+	Tickets       pb.TicketServiceServer
+	Store         store.Store
+	Logger        *slog.Logger
+	// Registerer receives the server's metrics; nil makes a private registry.
+	Registry *prometheus.Registry
+}
+
+// Server is the front door.
+type Server struct {
+	o       Options
+	log     *slog.Logger
+	grpc    *grpc.Server
+	health  *health.Server
+	http    *http.Server
+	metrics *metrics
+
+	mu        sync.Mutex
+	httpAddr  net.Addr
+	grpcAddr  net.Addr
+	listening chan struct{}
+}
+
+// New builds the server without listening.
+func New(o Options) (*Server, error) {
+	if o.Tickets == nil || o.Store == nil {
+		return nil, errors.New("server: Tickets and Store are required")
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.ShutdownGrace <= 0 {
+		o.ShutdownGrace = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{o: o, log: o.Logger, listening: make(chan struct{})}
+	s.metrics = newMetrics(o.Registry, o.Store)
+
+	s.grpc = grpc.NewServer(
+		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
+		grpc.MaxRecvMsgSize(int(o.MaxBodyBytes)+4096),
+	)
+	pb.RegisterTicketServiceServer(s.grpc, o.Tickets)
+	s.health = health.NewServer()
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+
+	gw := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler()),
+		runtime.WithIncomingHeaderMatcher(headerMatcher),
+		runtime.WithErrorHandler(s.restError),
+		runtime.WithRoutingErrorHandler(s.routingError),
+	)
+	// In-process registration skips gRPC interceptors: anything that must hold
+	// for both transports (validation, and later authorization) lives in the
+	// service itself.
+	if err := pb.RegisterTicketServiceHandlerServer(context.Background(), gw, o.Tickets); err != nil {
+		return nil, fmt.Errorf("registering REST handlers: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", s.restMiddleware(gw))
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(api.OpenAPI)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such path: "+r.URL.Path, nil)
+	})
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Addrs returns the bound HTTP and gRPC addresses once Run is listening.
+func (s *Server) Addrs(ctx context.Context) (httpAddr, grpcAddr string, err error) {
+	select {
+	case <-s.listening:
+	case <-ctx.Done():
+		return "", "", ctx.Err()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.httpAddr.String(), s.grpcAddr.String(), nil
+}
+
+// Run listens and serves until ctx ends, then stops taking new requests, lets
+// in-flight ones finish within the shutdown grace, and returns.
+func (s *Server) Run(ctx context.Context) error {
+	hl, err := net.Listen("tcp", s.o.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listening for HTTP on %s: %w", s.o.HTTPAddr, err)
+	}
+	gl, err := net.Listen("tcp", s.o.GRPCAddr)
+	if err != nil {
+		hl.Close()
+		return fmt.Errorf("listening for gRPC on %s: %w", s.o.GRPCAddr, err)
+	}
+	s.mu.Lock()
+	s.httpAddr, s.grpcAddr = hl.Addr(), gl.Addr()
+	s.mu.Unlock()
+	close(s.listening)
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.health.SetServingStatus(pb.TicketService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	s.log.Info("serving", "http", hl.Addr().String(), "grpc", gl.Addr().String())
+
+	errc := make(chan error, 2)
+	go func() { errc <- s.http.Serve(hl) }()
+	go func() { errc <- s.grpc.Serve(gl) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+		s.log.Error("server failed", "err", runErr)
+	}
+	s.log.Info("shutting down", "grace", s.o.ShutdownGrace.String())
+	s.health.Shutdown()
+	sctx, cancel := context.WithTimeout(context.Background(), s.o.ShutdownGrace)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(done) }()
+	if err := s.http.Shutdown(sctx); err != nil {
+		s.log.Warn("HTTP shutdown cut short", "err", err)
+	}
+	select {
+	case <-done:
+	case <-sctx.Done():
+		s.log.Warn("gRPC shutdown cut short")
+		s.grpc.Stop()
+	}
+	if errors.Is(runErr, http.ErrServerClosed) || errors.Is(runErr, grpc.ErrServerStopped) {
+		runErr = nil
+	}
+	return runErr
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.o.Store.Ping(ctx); err != nil {
+		s.log.Warn("not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "store": "unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "store": "ok"})
+}

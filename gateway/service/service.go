@@ -1,0 +1,424 @@
+// Package service implements the TicketService gRPC API on top of intake, the
+// lifecycle state machine and the store. REST reaches it through grpc-gateway's
+// in-process handlers, so every check lives here, in one path for both.
+package service
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/metadata"
+
+	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
+	"github.com/switchboard12345/switchboard/gateway/intake"
+	"github.com/switchboard12345/switchboard/gateway/lifecycle"
+	"github.com/switchboard12345/switchboard/gateway/ticket"
+	"github.com/switchboard12345/switchboard/internal/errs"
+	"github.com/switchboard12345/switchboard/registry"
+	"github.com/switchboard12345/switchboard/store"
+)
+
+// Tickets is the TicketService.
+type Tickets struct {
+	pb.UnimplementedTicketServiceServer
+
+	store    store.Store
+	machine  *lifecycle.Machine
+	registry registry.Registry
+	now      func() time.Time
+	newID    func(time.Time) string
+	log      *slog.Logger
+}
+
+// Config is what Tickets needs. Now and NewID are passed in so tests control
+// time and ids.
+type Config struct {
+	Store    store.Store
+	Machine  *lifecycle.Machine
+	Registry registry.Registry
+	Now      func() time.Time
+	NewID    func(time.Time) string
+	Logger   *slog.Logger
+}
+
+// New returns the service.
+func New(c Config) *Tickets {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Tickets{store: c.Store, machine: c.Machine, registry: c.Registry, now: c.Now, newID: c.NewID, log: c.Logger}
+}
+
+// Metadata keys the service reads. The REST mux maps the HTTP headers
+// Idempotency-Key and X-Actor onto them.
+const (
+	MDIdempotencyKey = "idempotency-key"
+	MDActor          = "x-actor"
+)
+
+// MaxIdempotencyKey bounds the idempotency key, in bytes.
+const MaxIdempotencyKey = 200
+
+// clock returns the current time at millisecond precision, as stored.
+func (s *Tickets) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+func firstMD(ctx context.Context, key string) string {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(key); len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
+}
+
+// actor names who acts. Until authentication lands it is the caller's word.
+func actor(ctx context.Context) string {
+	if a := strings.TrimSpace(firstMD(ctx, MDActor)); a != "" {
+		return a
+	}
+	return "anonymous"
+}
+
+func (s *Tickets) fail(ctx context.Context, err error) error { return Status(ctx, s.log, err) }
+
+// CreateTicket implements pb.TicketServiceServer.
+func (s *Tickets) CreateTicket(ctx context.Context, req *pb.CreateTicketRequest) (*pb.Ticket, error) {
+	key := req.GetIdempotencyKey()
+	if key == "" {
+		key = firstMD(ctx, MDIdempotencyKey)
+	}
+	if len(key) > MaxIdempotencyKey {
+		return nil, s.fail(ctx, errs.Invalidf("idempotencyKey", "must be at most %d bytes", MaxIdempotencyKey))
+	}
+	if req.GetTicket() == nil {
+		return nil, s.fail(ctx, errs.Invalidf("ticket", "required"))
+	}
+	t, err := intake.Normalize(toIntake(req.GetTicket()))
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	now := s.clock()
+	t, ev := s.machine.NewTicket(t, s.newID(now), actor(ctx), now)
+	c := store.Create{Ticket: t, Event: ev}
+	if key != "" {
+		c.IdempotencyKey, c.Fingerprint = key, intake.Fingerprint(t)
+	}
+	stored, replayed, err := s.store.CreateTicket(ctx, c)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if replayed {
+		s.log.InfoContext(ctx, "idempotent replay", "ticket", stored.ID)
+	} else {
+		s.log.InfoContext(ctx, "ticket created", "ticket", stored.ID, "tracking", stored.TrackingNumber)
+	}
+	return toProto(&stored, now), nil
+}
+
+// GetTicket implements pb.TicketServiceServer.
+func (s *Tickets) GetTicket(ctx context.Context, req *pb.GetTicketRequest) (*pb.Ticket, error) {
+	if err := requireID(req.GetId()); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	t, err := s.store.GetTicket(ctx, req.GetId())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return toProto(&t, s.clock()), nil
+}
+
+func requireID(id string) error {
+	if strings.TrimSpace(id) == "" {
+		return errs.Invalidf("id", "required")
+	}
+	if len(id) > 64 {
+		return errs.Invalidf("id", "must be a ticket id or tracking number")
+	}
+	return nil
+}
+
+// Page sizes of ListTickets.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// ListTickets implements pb.TicketServiceServer.
+func (s *Tickets) ListTickets(ctx context.Context, req *pb.ListTicketsRequest) (*pb.ListTicketsResponse, error) {
+	now := s.clock()
+	q, err := listQuery(req, now)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	p, err := s.store.ListTickets(ctx, q)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	resp := &pb.ListTicketsResponse{Tickets: make([]*pb.Ticket, len(p.Tickets))}
+	for i := range p.Tickets {
+		resp.Tickets[i] = toProto(&p.Tickets[i], now)
+	}
+	if p.More {
+		resp.NextPageToken = pageToken(p.Tickets[len(p.Tickets)-1].ID)
+	}
+	return resp, nil
+}
+
+func listQuery(req *pb.ListTicketsRequest, now time.Time) (store.Query, error) {
+	var v errs.Violations
+	q := store.Query{
+		HandlingUnit:   req.GetHandlingUnit(),
+		CategoryPrefix: req.GetCategory(),
+		DialedNumber:   req.GetDialedNumber(),
+		Now:            now,
+		PageSize:       int(req.GetPageSize()),
+	}
+	switch {
+	case q.PageSize == 0:
+		q.PageSize = DefaultPageSize
+	case q.PageSize < 0 || q.PageSize > MaxPageSize:
+		v.Add("pageSize", "must be between 1 and %d, got %d", MaxPageSize, q.PageSize)
+	}
+	for i, st := range req.GetState() {
+		name, ok := pb.State_name[int32(st)]
+		if !ok || st == pb.State_STATE_UNSPECIFIED {
+			v.Add(fmt.Sprintf("state[%d]", i), "unknown state %d", st)
+			continue
+		}
+		q.States = append(q.States, ticket.State(name))
+	}
+	if req.Overdue != nil {
+		o := req.GetOverdue()
+		q.Overdue = &o
+	}
+	if ca := req.GetCreatedAfter(); ca != nil {
+		if err := ca.CheckValid(); err != nil {
+			v.Add("createdAfter", "%v", err)
+		}
+		q.CreatedAfter = ca.AsTime()
+	}
+	if cb := req.GetCreatedBefore(); cb != nil {
+		if err := cb.CheckValid(); err != nil {
+			v.Add("createdBefore", "%v", err)
+		}
+		q.CreatedBefore = cb.AsTime()
+	}
+	if tok := req.GetPageToken(); tok != "" {
+		after, ok := parsePageToken(tok)
+		if !ok {
+			v.Add("pageToken", "not a token this API issued")
+		}
+		q.After = after
+	}
+	return q, v.Err()
+}
+
+// Page tokens are opaque to clients: the last id of the page, versioned.
+func pageToken(lastID string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("v1:" + lastID))
+}
+
+func parsePageToken(tok string) (string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return "", false
+	}
+	id, ok := strings.CutPrefix(string(b), "v1:")
+	if !ok || id == "" || len(id) > 64 {
+		return "", false
+	}
+	return id, true
+}
+
+// ListTicketEvents implements pb.TicketServiceServer.
+func (s *Tickets) ListTicketEvents(ctx context.Context, req *pb.ListTicketEventsRequest) (*pb.ListTicketEventsResponse, error) {
+	if err := requireID(req.GetId()); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	t, err := s.store.GetTicket(ctx, req.GetId())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	evs, err := s.store.Events(ctx, t.ID)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	resp := &pb.ListTicketEventsResponse{Events: make([]*pb.Event, len(evs))}
+	for i := range evs {
+		resp.Events[i] = eventToProto(&evs[i])
+	}
+	return resp, nil
+}
+
+// act applies one lifecycle command to ticket ref.
+func (s *Tickets) act(ctx context.Context, ref string, c lifecycle.Command) (*pb.Ticket, error) {
+	if err := requireID(ref); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	c.Actor = actor(ctx)
+	now := s.clock()
+	t, err := s.store.UpdateTicket(ctx, ref, func(cur ticket.Ticket) (store.Change, error) {
+		next, ev, err := s.machine.Apply(cur, c, now)
+		if err != nil {
+			return store.Change{}, err
+		}
+		return store.Change{Ticket: next, Event: ev, Outbox: outboxFor(c.Action, &next, &ev)}, nil
+	})
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	s.log.InfoContext(ctx, "ticket "+string(c.Action), "ticket", t.ID, "state", t.State, "unit", t.HandlingUnit)
+	return toProto(&t, now), nil
+}
+
+// outboxFor returns the deliveries an action owes the handling unit's system:
+// the work order itself when it is (re)assigned, and notices of what the centre
+// decided about it. Actions the unit takes itself owe it nothing.
+func outboxFor(a lifecycle.Action, t *ticket.Ticket, ev *ticket.Event) []store.Message {
+	switch a {
+	case lifecycle.Dispatch, lifecycle.Reopen, lifecycle.Supervise, lifecycle.DecideExtension:
+	default:
+		return nil
+	}
+	payload, err := json.Marshal(struct {
+		Event  *ticket.Event  `json:"event"`
+		Ticket *ticket.Ticket `json:"ticket"`
+	}{ev, t})
+	if err != nil {
+		return nil // plain value types always marshal
+	}
+	units := append([]string{t.HandlingUnit}, t.CoHandlingUnits...)
+	msgs := make([]store.Message, 0, len(units))
+	for _, u := range units {
+		msgs = append(msgs, store.Message{
+			Topic:   "ticket." + string(a),
+			Unit:    u,
+			Key:     fmt.Sprintf("%s/%d/%s", t.ID, ev.Seq, u),
+			Payload: payload,
+		})
+	}
+	return msgs
+}
+
+// checkUnits verifies that dispatch names units the registry knows.
+func (s *Tickets) checkUnits(ctx context.Context, unit string, co []string) error {
+	var v errs.Violations
+	check := func(field, id string) {
+		if id == "" {
+			return
+		}
+		if _, err := s.registry.Unit(ctx, id); err != nil {
+			if errs.Is(err, errs.NotFound) {
+				v.Add(field, "unknown unit %q", id)
+				return
+			}
+			v.Add(field, "cannot be checked now")
+		}
+	}
+	check("handlingUnit", unit)
+	for i, u := range co {
+		check(fmt.Sprintf("coHandlingUnits[%d]", i), u)
+	}
+	return v.Err()
+}
+
+// DispatchTicket implements pb.TicketServiceServer.
+func (s *Tickets) DispatchTicket(ctx context.Context, req *pb.DispatchTicketRequest) (*pb.Ticket, error) {
+	if err := s.checkUnits(ctx, req.GetHandlingUnit(), req.GetCoHandlingUnits()); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if c := req.GetCategory(); c != "" {
+		if !validCategory(c) {
+			return nil, s.fail(ctx, errs.Invalidf("category", "must be a taxonomy code of 2 to 12 digits, got %q", c))
+		}
+	}
+	return s.act(ctx, req.GetId(), lifecycle.Command{
+		Action:          lifecycle.Dispatch,
+		HandlingUnit:    req.GetHandlingUnit(),
+		CoHandlingUnits: req.GetCoHandlingUnits(),
+		Category:        req.GetCategory(),
+		Urgency:         ticket.Urgency(enumName(req.GetUrgency())),
+		Reason:          req.GetReason(),
+	})
+}
+
+// SignTicket implements pb.TicketServiceServer.
+func (s *Tickets) SignTicket(ctx context.Context, req *pb.SignTicketRequest) (*pb.Ticket, error) {
+	return s.act(ctx, req.GetId(), lifecycle.Command{Action: lifecycle.Sign, Reason: req.GetNote()})
+}
+
+// ReturnTicket implements pb.TicketServiceServer.
+func (s *Tickets) ReturnTicket(ctx context.Context, req *pb.ReturnTicketRequest) (*pb.Ticket, error) {
+	return s.act(ctx, req.GetId(), lifecycle.Command{Action: lifecycle.Return, Reason: req.GetReason()})
+}
+
+// RequestExtension implements pb.TicketServiceServer.
+func (s *Tickets) RequestExtension(ctx context.Context, req *pb.RequestExtensionRequest) (*pb.Ticket, error) {
+	return s.act(ctx, req.GetId(), lifecycle.Command{Action: lifecycle.RequestExtension, Days: int(req.GetDays()), Reason: req.GetReason()})
+}
+
+// DecideExtension implements pb.TicketServiceServer.
+func (s *Tickets) DecideExtension(ctx context.Context, req *pb.DecideExtensionRequest) (*pb.Ticket, error) {
+	return s.act(ctx, req.GetId(), lifecycle.Command{Action: lifecycle.DecideExtension, Approve: req.GetApprove(), Days: int(req.GetDays()), Reason: req.GetReason()})
+}
+
+// SuperviseTicket implements pb.TicketServiceServer.
+func (s *Tickets) SuperviseTicket(ctx context.Context, req *pb.SuperviseTicketRequest) (*pb.Ticket, error) {
+	c := lifecycle.Command{Action: lifecycle.Supervise, Reason: req.GetReason()}
+	if rb := req.GetReplyBy(); rb != nil {
+		if err := rb.CheckValid(); err != nil {
+			return nil, s.fail(ctx, errs.Invalidf("replyBy", "%v", err))
+		}
+		c.ReplyBy = rb.AsTime()
+	}
+	return s.act(ctx, req.GetId(), c)
+}
+
+// ReplyTicket implements pb.TicketServiceServer.
+func (s *Tickets) ReplyTicket(ctx context.Context, req *pb.ReplyTicketRequest) (*pb.Ticket, error) {
+	return s.act(ctx, req.GetId(), lifecycle.Command{Action: lifecycle.Reply, Text: req.GetReply()})
+}
+
+// VisitTicket implements pb.TicketServiceServer.
+func (s *Tickets) VisitTicket(ctx context.Context, req *pb.VisitTicketRequest) (*pb.Ticket, error) {
+	return s.act(ctx, req.GetId(), lifecycle.Command{
+		Action:       lifecycle.Visit,
+		Satisfaction: ticket.Satisfaction(enumName(req.GetSatisfaction())),
+		Resolved:     req.GetResolved(),
+		Reason:       req.GetNote(),
+	})
+}
+
+// ReopenTicket implements pb.TicketServiceServer.
+func (s *Tickets) ReopenTicket(ctx context.Context, req *pb.ReopenTicketRequest) (*pb.Ticket, error) {
+	return s.act(ctx, req.GetId(), lifecycle.Command{Action: lifecycle.Reopen, Reason: req.GetReason()})
+}
+
+// CloseTicket implements pb.TicketServiceServer.
+func (s *Tickets) CloseTicket(ctx context.Context, req *pb.CloseTicketRequest) (*pb.Ticket, error) {
+	return s.act(ctx, req.GetId(), lifecycle.Command{Action: lifecycle.Close, Reason: req.GetReason()})
+}
+
+// AnswerTicket implements pb.TicketServiceServer.
+func (s *Tickets) AnswerTicket(ctx context.Context, req *pb.AnswerTicketRequest) (*pb.Ticket, error) {
+	return s.act(ctx, req.GetId(), lifecycle.Command{Action: lifecycle.Answer, Text: req.GetAnswer()})
+}
+
+// validCategory reports whether c looks like a taxonomy code: an even number of
+// digits, 2 to 12.
+func validCategory(c string) bool {
+	if len(c) < 2 || len(c) > 12 || len(c)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		if c[i] < '0' || c[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -67,6 +67,8 @@ type Deadlines interface {
 	// Extend moves a reply-by deadline by days working days, or fails if days is
 	// outside the allowed range.
 	Extend(replyBy time.Time, days int) (time.Time, error)
+	// MaxExtensionDays is the most working days one extension may add.
+	MaxExtensionDays() int
 }
 
 // Command is one action with its parameters; which fields matter depends on
@@ -110,7 +112,7 @@ func (m *Machine) Apply(t ticket.Ticket, c Command, now time.Time) (ticket.Ticke
 	if !slices.Contains(allowed[t.State], c.Action) {
 		return t, ticket.Event{}, notAllowed(t.State, c.Action)
 	}
-	if err := checkParams(t, c, now); err != nil {
+	if err := m.checkParams(t, c, now); err != nil {
 		return t, ticket.Event{}, err
 	}
 	n := t
@@ -242,7 +244,7 @@ func (m *Machine) NewTicket(t ticket.Ticket, id, actor string, now time.Time) (t
 	return t, ev
 }
 
-func checkParams(t ticket.Ticket, c Command, now time.Time) error {
+func (m *Machine) checkParams(t ticket.Ticket, c Command, now time.Time) error {
 	var v errs.Violations
 	text := func(field, s string, required bool) {
 		switch n := utf8.RuneCountInString(s); {
@@ -254,7 +256,11 @@ func checkParams(t ticket.Ticket, c Command, now time.Time) error {
 			v.Add(field, "must be at most %d characters, got %d", MaxTextChars, n)
 		}
 	}
-	text("reason", c.Reason, false)
+	switch c.Action {
+	case Return, Reopen:
+	default:
+		text("reason", c.Reason, false)
+	}
 	switch c.Action {
 	case Dispatch:
 		if c.HandlingUnit == "" {
@@ -273,8 +279,8 @@ func checkParams(t ticket.Ticket, c Command, now time.Time) error {
 	case Return, Reopen:
 		text("reason", c.Reason, true)
 	case RequestExtension:
-		if c.Days < 1 {
-			v.Add("days", "must be at least 1, got %d", c.Days)
+		if mx := m.deadlines.MaxExtensionDays(); c.Days < 1 || c.Days > mx {
+			v.Add("days", "must be between 1 and %d working days, got %d", mx, c.Days)
 		}
 	case DecideExtension:
 		if c.Days < 0 || c.Days > t.ExtensionDaysRequested {
@@ -297,8 +303,8 @@ func checkParams(t ticket.Ticket, c Command, now time.Time) error {
 			v.Add("satisfaction", "unknown value %q", c.Satisfaction)
 		}
 	case Close:
-		if t.State == ticket.Replied {
-			text("reason", c.Reason, true) // closing without a return visit must say why
+		if t.State == ticket.Replied && strings.TrimSpace(c.Reason) == "" {
+			v.Add("reason", "required when closing without a return visit")
 		}
 	}
 	return v.Err()

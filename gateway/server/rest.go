@@ -102,7 +102,6 @@ func (s *Server) restError(ctx context.Context, _ *runtime.ServeMux, _ runtime.M
 	writeError(w, runtime.HTTPStatusFromCode(st.Code()), statusName(st.Code()), msg, fields)
 }
 
-
 func (s *Server) routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
 	switch httpStatus {
 	case http.StatusMethodNotAllowed:

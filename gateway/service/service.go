@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/grpc/metadata"
 
@@ -76,12 +78,18 @@ func firstMD(ctx context.Context, key string) string {
 	return ""
 }
 
-// actor names who acts. Until authentication lands it is the caller's word.
+// actor names who acts. Until authentication lands it is the caller's word:
+// the x-actor metadata (HTTP header X-Actor), percent-encoded when it is not
+// ASCII (headers and metadata carry ASCII), e.g. operator:%E6%9D%8E%E5%A8%9C.
 func actor(ctx context.Context) string {
-	if a := strings.TrimSpace(firstMD(ctx, MDActor)); a != "" {
-		return a
+	a := strings.TrimSpace(firstMD(ctx, MDActor))
+	if dec, err := url.PathUnescape(a); err == nil && utf8.ValidString(dec) {
+		a = dec
 	}
-	return "anonymous"
+	if a == "" || utf8.RuneCountInString(a) > 100 {
+		return "anonymous"
+	}
+	return a
 }
 
 func (s *Tickets) fail(ctx context.Context, err error) error { return Status(ctx, s.log, err) }

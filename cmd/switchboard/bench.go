@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -32,6 +33,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	duration := fs.Duration("duration", 10*time.Second, "how long each measurement drives load (bounded: at most 5m)")
 	clientsFlag := fs.String("clients", "16,64", "concurrent clients, comma-separated")
 	maxRequests := fs.Int("max-requests", 2_000_000, "stop a measurement after this many requests")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -45,6 +47,17 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usageError{"--clients: numbers between 1 and 1024"}
 		}
 		clients = append(clients, n)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	return benchIntake(ctx, stdout, *duration, clients, *maxRequests)
 }

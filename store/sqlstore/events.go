@@ -20,8 +20,7 @@ func (s *Store) insertEvent(tx *sql.Tx, e ticket.Event) error {
 		}
 		details = string(b)
 	}
-	_, err := tx.Exec(s.q(`INSERT INTO events (ticket_id, seq, action, from_state, to_state, actor, reason, details, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := s.exec(tx, qInsertEvent,
 		e.TicketID, e.Seq, e.Action, string(e.From), string(e.To), e.Actor, e.Reason, details, millis(e.Time))
 	return err
 }

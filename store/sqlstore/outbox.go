@@ -11,8 +11,7 @@ import (
 // transaction; the dispatcher delivers them later.
 func (s *Store) insertOutbox(tx *sql.Tx, ticketID string, seq int64, at time.Time, msgs []store.Message) error {
 	for _, m := range msgs {
-		if _, err := tx.Exec(s.q(`INSERT INTO outbox (ticket_id, seq, topic, unit, idem_key, payload, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`), ticketID, seq, m.Topic, m.Unit, m.Key, m.Payload, millis(at)); err != nil {
+		if _, err := s.exec(tx, qInsertOutbox, ticketID, seq, m.Topic, m.Unit, m.Key, m.Payload, millis(at)); err != nil {
 			return err
 		}
 	}

@@ -56,6 +56,7 @@ type Store struct {
 	write  *sql.DB // the only connection pool that writes
 	read   *sql.DB // may be the same as write
 	commit *committer
+	stmts  stmts
 	log    *slog.Logger
 }
 
@@ -65,7 +66,7 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)"
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-65536)"
 	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
@@ -119,6 +120,10 @@ func open(ctx context.Context, d dialect, w, r *sql.DB, o Options) (*Store, erro
 		closeAll()
 		return nil, err
 	}
+	if err := s.prepareHot(); err != nil {
+		closeAll()
+		return nil, err
+	}
 	s.commit = newCommitter(s, o.MaxBatch, o.Committers)
 	return s, nil
 }
@@ -129,6 +134,7 @@ func (s *Store) Ping(ctx context.Context) error { return s.read.PingContext(ctx)
 // Close stops accepting writes, waits for queued ones and closes the database.
 func (s *Store) Close() error {
 	s.commit.close()
+	s.closeStmts()
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())

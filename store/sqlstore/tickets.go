@@ -18,19 +18,26 @@ import (
 func (s *Store) CreateTicket(ctx context.Context, c store.Create) (ticket.Ticket, bool, error) {
 	t := c.Ticket
 	day := trackingDay(t.CreateTime)
+	// Encode outside the group commit, which is serial: the stored document
+	// leaves the tracking number to its column, assigned in the batch.
+	t.TrackingNumber = ""
+	doc, err := json.Marshal(t)
+	if err != nil {
+		return ticket.Ticket{}, false, err
+	}
 	var replayed bool
-	err := s.commit.do(&op{ctx: ctx, day: day, creates: 1, run: func(tx *sql.Tx, numbers *tracker) error {
+	err = s.commit.do(&op{ctx: ctx, day: day, creates: 1, run: func(tx *sql.Tx, numbers *tracker) error {
 		t, replayed = c.Ticket, false
 		if c.IdempotencyKey != "" {
-			var fp, doc string
-			err := tx.QueryRow(s.q(`SELECT idem_fingerprint, doc FROM tickets WHERE idem_key = ?`), c.IdempotencyKey).Scan(&fp, &doc)
+			var fp, tn, stored string
+			err := s.queryRow(tx, qSelectIdem, c.IdempotencyKey).Scan(&fp, &tn, &stored)
 			switch {
 			case err == nil:
 				if fp != c.Fingerprint {
 					return store.ErrIdempotencyConflict
 				}
 				replayed = true
-				return json.Unmarshal([]byte(doc), &t)
+				return decodeTicket(tn, stored, &t)
 			case !errors.Is(err, sql.ErrNoRows):
 				return err
 			}
@@ -44,7 +51,7 @@ func (s *Store) CreateTicket(ctx context.Context, c store.Create) (ticket.Ticket
 		if c.IdempotencyKey != "" {
 			key, fp = c.IdempotencyKey, c.Fingerprint
 		}
-		if err := s.insertTicket(tx, &t, key, fp); err != nil {
+		if err := s.insertTicket(tx, &t, doc, key, fp); err != nil {
 			return err
 		}
 		ev := c.Event
@@ -60,14 +67,8 @@ func (s *Store) CreateTicket(ctx context.Context, c store.Create) (ticket.Ticket
 	return t, replayed, nil
 }
 
-func (s *Store) insertTicket(tx *sql.Tx, t *ticket.Ticket, idemKey, fingerprint any) error {
-	doc, err := json.Marshal(t)
-	if err != nil {
-		return err
-	}
-	_, err = tx.Exec(s.q(`INSERT INTO tickets (id, tracking_number, state, handling_unit, category, dialed_number,
-		sign_by, reply_by, created_at, updated_at, version, idem_key, idem_fingerprint, doc)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+func (s *Store) insertTicket(tx *sql.Tx, t *ticket.Ticket, doc []byte, idemKey, fingerprint any) error {
+	_, err := s.exec(tx, qInsertTicket,
 		t.ID, t.TrackingNumber, string(t.State), t.HandlingUnit, t.Category, t.DialedNumber,
 		millis(t.SignBy), millis(t.ReplyBy), millis(t.CreateTime), millis(t.UpdateTime), t.Version,
 		idemKey, fingerprint, string(doc))
@@ -79,7 +80,7 @@ func (s *Store) insertTicket(tx *sql.Tx, t *ticket.Ticket, idemKey, fingerprint 
 
 func (s *Store) insertUnits(tx *sql.Tx, t *ticket.Ticket) error {
 	for _, u := range t.CoHandlingUnits {
-		if _, err := tx.Exec(s.q(`INSERT INTO ticket_units (ticket_id, unit) VALUES (?, ?)`), t.ID, u); err != nil {
+		if _, err := s.exec(tx, qInsertUnit, t.ID, u); err != nil {
 			return err
 		}
 	}
@@ -104,8 +105,8 @@ func (s *Store) getTicket(ctx context.Context, db queryer, ref string) (ticket.T
 	if isTrackingNumber(ref) {
 		col = "tracking_number"
 	}
-	var doc string
-	err := db.QueryRowContext(ctx, s.q(`SELECT doc FROM tickets WHERE `+col+` = ?`), ref).Scan(&doc)
+	var tn, doc string
+	err := db.QueryRowContext(ctx, s.q(`SELECT tracking_number, doc FROM tickets WHERE `+col+` = ?`), ref).Scan(&tn, &doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ticket.Ticket{}, store.ErrNotFound
 	}
@@ -113,10 +114,17 @@ func (s *Store) getTicket(ctx context.Context, db queryer, ref string) (ticket.T
 		return ticket.Ticket{}, transient("reading ticket", err)
 	}
 	var t ticket.Ticket
-	if err := json.Unmarshal([]byte(doc), &t); err != nil {
-		return ticket.Ticket{}, fmt.Errorf("decoding ticket: %w", err)
+	return t, decodeTicket(tn, doc, &t)
+}
+
+// decodeTicket decodes a stored document; the tracking number column is
+// authoritative (a document written at creation leaves it out).
+func decodeTicket(trackingNumber, doc string, t *ticket.Ticket) error {
+	if err := json.Unmarshal([]byte(doc), t); err != nil {
+		return fmt.Errorf("decoding ticket: %w", err)
 	}
-	return t, nil
+	t.TrackingNumber = trackingNumber
+	return nil
 }
 
 // isTrackingNumber reports whether ref looks like 20261128-000123.
@@ -156,8 +164,7 @@ func (s *Store) UpdateTicket(ctx context.Context, ref string, fn store.UpdateFun
 		if err != nil {
 			return err
 		}
-		res, err := tx.Exec(s.q(`UPDATE tickets SET state = ?, handling_unit = ?, category = ?, sign_by = ?, reply_by = ?,
-			updated_at = ?, version = ?, doc = ? WHERE id = ? AND version = ?`),
+		res, err := s.exec(tx, qUpdateTicket,
 			string(t.State), t.HandlingUnit, t.Category, millis(t.SignBy), millis(t.ReplyBy),
 			millis(t.UpdateTime), t.Version, string(doc), t.ID, cur.Version)
 		if err != nil {
@@ -169,7 +176,7 @@ func (s *Store) UpdateTicket(ctx context.Context, ref string, fn store.UpdateFun
 			return store.ErrVersionConflict
 		}
 		if !equalUnits(cur.CoHandlingUnits, t.CoHandlingUnits) {
-			if _, err := tx.Exec(s.q(`DELETE FROM ticket_units WHERE ticket_id = ?`), t.ID); err != nil {
+			if _, err := s.exec(tx, `DELETE FROM ticket_units WHERE ticket_id = ?`, t.ID); err != nil {
 				return err
 			}
 			if err := s.insertUnits(tx, &t); err != nil {
@@ -201,8 +208,8 @@ func (s *Store) getTicketForUpdate(tx *sql.Tx, ref string) (ticket.Ticket, error
 	if isTrackingNumber(ref) {
 		col = "tracking_number"
 	}
-	var doc string
-	err := tx.QueryRow(s.q(`SELECT doc FROM tickets WHERE `+col+` = ? FOR UPDATE`), ref).Scan(&doc)
+	var tn, doc string
+	err := tx.QueryRow(s.q(`SELECT tracking_number, doc FROM tickets WHERE `+col+` = ? FOR UPDATE`), ref).Scan(&tn, &doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ticket.Ticket{}, store.ErrNotFound
 	}
@@ -210,7 +217,7 @@ func (s *Store) getTicketForUpdate(tx *sql.Tx, ref string) (ticket.Ticket, error
 		return ticket.Ticket{}, err
 	}
 	var t ticket.Ticket
-	return t, json.Unmarshal([]byte(doc), &t)
+	return t, decodeTicket(tn, doc, &t)
 }
 
 func equalUnits(a, b []string) bool {
@@ -271,7 +278,7 @@ func (s *Store) ListTickets(ctx context.Context, q store.Query) (store.Page, err
 		args = append(args, q.After)
 	}
 	size := max(q.PageSize, 1)
-	query := "SELECT doc FROM tickets"
+	query := "SELECT tracking_number, doc FROM tickets"
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -283,8 +290,8 @@ func (s *Store) ListTickets(ctx context.Context, q store.Query) (store.Page, err
 	defer rows.Close()
 	var p store.Page
 	for rows.Next() {
-		var doc string
-		if err := rows.Scan(&doc); err != nil {
+		var tn, doc string
+		if err := rows.Scan(&tn, &doc); err != nil {
 			return store.Page{}, transient("listing tickets", err)
 		}
 		if len(p.Tickets) == size {
@@ -292,8 +299,8 @@ func (s *Store) ListTickets(ctx context.Context, q store.Query) (store.Page, err
 			break
 		}
 		var t ticket.Ticket
-		if err := json.Unmarshal([]byte(doc), &t); err != nil {
-			return store.Page{}, fmt.Errorf("decoding ticket: %w", err)
+		if err := decodeTicket(tn, doc, &t); err != nil {
+			return store.Page{}, err
 		}
 		p.Tickets = append(p.Tickets, t)
 	}

@@ -122,7 +122,7 @@ func TestActionEffects(t *testing.T) {
 		w := in
 		w.State = ticket.Reopened
 		w.ReopenCount = in.ReopenCount + 1
-		w.Satisfaction, w.Resolved = "", nil
+		w.Reply, w.Satisfaction, w.Resolved = "", "", nil
 		w.SignTime, w.ReplyTime = time.Time{}, time.Time{}
 		w.SignBy, w.ReplyBy = policy.Deadlines(now, string(w.Urgency), string(w.RequestType), w.Category)
 		return w, map[string]string{"handlingUnit": in.HandlingUnit, "signBy": stamp(w.SignBy), "replyBy": stamp(w.ReplyBy)}
@@ -167,8 +167,11 @@ func TestActionEffects(t *testing.T) {
 		{"return signed", ticket.Signed, valid(lifecycle.Return), returned},
 		{"return reopened", ticket.Reopened, valid(lifecycle.Return), returned},
 		{"request extension when signed", ticket.Signed, valid(lifecycle.RequestExtension), extensionRequested},
-		{"request maximum extension in progress", ticket.InProgress, with(func(c *lifecycle.Command) {
+		{"request maximum extension when signed", ticket.Signed, with(func(c *lifecycle.Command) {
 			c.Action, c.Days = lifecycle.RequestExtension, 10
+		}), extensionRequested},
+		{"request the days left in progress", ticket.InProgress, with(func(c *lifecycle.Command) {
+			c.Action, c.Days = lifecycle.RequestExtension, 7 // 3 of 10 already granted
 		}), extensionRequested},
 		{"request one day", ticket.Signed, with(func(c *lifecycle.Command) { c.Action, c.Days = lifecycle.RequestExtension, 1 }), extensionRequested},
 		{"approve as requested", ticket.ExtensionRequested, valid(lifecycle.DecideExtension), approved},

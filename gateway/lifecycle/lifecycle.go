@@ -117,6 +117,10 @@ func (m *Machine) Apply(t ticket.Ticket, c Command, now time.Time) (ticket.Ticke
 	}
 	n := t
 	n.CoHandlingUnits = slices.Clone(t.CoHandlingUnits)
+	if t.Resolved != nil {
+		resolved := *t.Resolved
+		n.Resolved = &resolved
+	}
 	details := map[string]string{}
 	switch c.Action {
 	case Dispatch:
@@ -193,7 +197,7 @@ func (m *Machine) Apply(t ticket.Ticket, c Command, now time.Time) (ticket.Ticke
 	case Reopen:
 		n.State = ticket.Reopened
 		n.ReopenCount++
-		n.Satisfaction, n.Resolved = "", nil
+		n.Reply, n.Satisfaction, n.Resolved = "", "", nil
 		n.SignTime, n.ReplyTime = time.Time{}, time.Time{}
 		n.SignBy, n.ReplyBy = m.deadlines.Deadlines(now, string(n.Urgency), string(n.RequestType), n.Category)
 		details["handlingUnit"] = n.HandlingUnit
@@ -263,12 +267,15 @@ func (m *Machine) checkParams(t ticket.Ticket, c Command, now time.Time) error {
 	}
 	switch c.Action {
 	case Dispatch:
-		if c.HandlingUnit == "" {
+		if strings.TrimSpace(c.HandlingUnit) == "" {
 			v.Add("handlingUnit", "required")
 		}
 		for i, u := range c.CoHandlingUnits {
-			if u == "" || u == c.HandlingUnit {
+			switch {
+			case strings.TrimSpace(u) == "" || u == c.HandlingUnit:
 				v.Add(fmt.Sprintf("coHandlingUnits[%d]", i), "must name a unit other than the handling unit")
+			case slices.Contains(c.CoHandlingUnits[:i], u):
+				v.Add(fmt.Sprintf("coHandlingUnits[%d]", i), "duplicate of an earlier co-handling unit %q", u)
 			}
 		}
 		switch c.Urgency {
@@ -279,8 +286,13 @@ func (m *Machine) checkParams(t ticket.Ticket, c Command, now time.Time) error {
 	case Return, Reopen:
 		text("reason", c.Reason, true)
 	case RequestExtension:
-		if mx := m.deadlines.MaxExtensionDays(); c.Days < 1 || c.Days > mx {
-			v.Add("days", "must be between 1 and %d working days, got %d", mx, c.Days)
+		// The limit is on all extensions of a ticket together.
+		left := m.deadlines.MaxExtensionDays() - t.ExtensionDaysGranted
+		switch {
+		case left <= 0:
+			v.Add("days", "no extension left: %d working days already granted", t.ExtensionDaysGranted)
+		case c.Days < 1 || c.Days > left:
+			v.Add("days", "must be between 1 and %d working days (%d already granted), got %d", left, t.ExtensionDaysGranted, c.Days)
 		}
 	case DecideExtension:
 		if c.Days < 0 || c.Days > t.ExtensionDaysRequested {

@@ -66,7 +66,9 @@ func TestParameterValidation(t *testing.T) {
 		{"extension of 11 days", ticket.InProgress, cmd{Action: lifecycle.RequestExtension, Days: 11}, []string{"days"}},
 		{"extension of a huge number of days", ticket.Signed, cmd{Action: lifecycle.RequestExtension, Days: 1 << 40}, []string{"days"}},
 		{"extension of 1 day", ticket.Signed, cmd{Action: lifecycle.RequestExtension, Days: 1}, nil},
-		{"extension of 10 days", ticket.InProgress, cmd{Action: lifecycle.RequestExtension, Days: 10}, nil},
+		{"extension of 10 days", ticket.Signed, cmd{Action: lifecycle.RequestExtension, Days: 10}, nil},
+		{"extension beyond the total left", ticket.InProgress, cmd{Action: lifecycle.RequestExtension, Days: 8}, []string{"days"}},
+		{"co-unit listed twice", ticket.Received, cmd{Action: lifecycle.Dispatch, HandlingUnit: "a", CoHandlingUnits: []string{"b", "b"}}, []string{"coHandlingUnits[1]"}},
 
 		// decideExtension: 0 (as requested) to the 3 requested
 		{"grant more than requested", ticket.ExtensionRequested, cmd{Action: lifecycle.DecideExtension, Approve: true, Days: 4}, []string{"days"}},

@@ -87,6 +87,9 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 		}
 		s.metrics.observeGRPC(info.FullMethod, status.Code(err), time.Since(start))
 	}()
+	if err := s.codec.take(req); err != nil {
+		return nil, err
+	}
 	return handler(ctx, req)
 }
 

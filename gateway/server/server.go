@@ -52,6 +52,7 @@ type Server struct {
 	health  *health.Server
 	http    *http.Server
 	metrics *metrics
+	codec   *utf8Codec
 
 	mu        sync.Mutex
 	httpAddr  net.Addr
@@ -79,7 +80,9 @@ func New(o Options) (*Server, error) {
 	s := &Server{o: o, log: o.Logger, listening: make(chan struct{})}
 	s.metrics = newMetrics(o.Registry, o.Store)
 
+	s.codec = newUTF8Codec()
 	s.grpc = grpc.NewServer(
+		grpc.ForceServerCodecV2(s.codec),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
 		grpc.MaxRecvMsgSize(int(o.MaxBodyBytes)+4096),
 	)

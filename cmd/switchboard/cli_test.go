@@ -9,15 +9,24 @@ import (
 	"testing"
 
 	"github.com/switchboard12345/switchboard/gateway/config"
+	"github.com/switchboard12345/switchboard/internal/testpg"
 )
 
 // TestOperatorCLIWalksTheLifecycle serves the demo province in process and
 // drives one ticket through its whole life with the ticket subcommands, as an
 // operator at a desk would.
 func TestOperatorCLIWalksTheLifecycle(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { walkWithCLI(t, config.Default()) })
+	t.Run("postgres", func(t *testing.T) {
+		cfg := config.Default()
+		cfg.Store.Driver, cfg.Store.PostgresDSN = "postgres", testpg.DSN(t)
+		walkWithCLI(t, cfg)
+	})
+}
+
+func walkWithCLI(t *testing.T, cfg config.Config) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.HTTP.Addr, cfg.GRPC.Addr = "127.0.0.1:0", "127.0.0.1:0"
 	a, err := build(ctx, cfg, true, slog.New(slog.DiscardHandler))

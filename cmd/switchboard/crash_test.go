@@ -149,4 +149,3 @@ func waitReady(t *testing.T, url string) {
 	}
 	t.Fatalf("%s not ready after 20s", url)
 }
-

@@ -56,11 +56,14 @@ type Registry interface {
 	Units(ctx context.Context) ([]Unit, error)
 }
 
-// ProvinceFile is the YAML an administrator writes to describe a province.
+// ProvinceFile is the YAML an administrator writes to describe a province:
+// its units, its legacy hotlines and the backends of its departments.
 type ProvinceFile struct {
 	// Name of the province, e.g. 广东省.
-	Name  string `yaml:"name"`
-	Units []Unit `yaml:"units"`
+	Name     string    `yaml:"name"`
+	Units    []Unit    `yaml:"units"`
+	Hotlines []Hotline `yaml:"hotlines,omitempty"`
+	Backends []Backend `yaml:"backends,omitempty"`
 }
 
 // LoadProvince decodes and validates a province file. Unknown keys are errors.
@@ -110,6 +113,8 @@ func (p *ProvinceFile) Validate() error {
 	if len(p.Units) > 0 && roots != 1 {
 		v.Add("units", "must have exactly one root (a unit without parent), found %d", roots)
 	}
+	p.validateHotlines(&v, index)
+	p.validateBackends(&v, index)
 	for i, u := range p.Units {
 		if u.Parent == "" {
 			continue
@@ -124,4 +129,112 @@ func (p *ProvinceFile) Validate() error {
 		}
 	}
 	return v.Err()
+}
+
+func (p *ProvinceFile) validateHotlines(v *errs.Violations, units map[string]int) {
+	unitRef := func(at, id string, kinds ...UnitKind) {
+		i, ok := units[id]
+		switch {
+		case !ok:
+			v.Add(at, "unknown unit %q", id)
+		case len(kinds) > 0 && !slices.Contains(kinds, p.Units[i].Kind):
+			v.Add(at, "unit %q is a %s, want %v", id, p.Units[i].Kind, kinds)
+		}
+	}
+	for i, h := range p.Hotlines {
+		at := fmt.Sprintf("hotlines[%d]", i)
+		if !validNumber(h.Number) {
+			v.Add(at+".number", "must be 3 to 8 digits, got %q", h.Number)
+		}
+		if strings.TrimSpace(h.Name) == "" {
+			v.Add(at+".name", "required")
+		}
+		if h.Department == "" {
+			v.Add(at+".department", "required")
+		} else {
+			unitRef(at+".department", h.Department)
+		}
+		if !slices.Contains(modes, h.Mode) {
+			v.Add(at+".mode", "unknown mode %q", h.Mode)
+		}
+		if !slices.Contains(statuses, h.Status) {
+			v.Add(at+".status", "unknown status %q", h.Status)
+		} else if err := statusFitsMode(h.Mode, h.Status); err != nil {
+			v.Add(at+".status", "%v", err)
+		}
+		if h.HandlingUnit != "" {
+			unitRef(at+".handlingUnit", h.HandlingUnit)
+		} else if h.Mode != EmergencyLinkage && h.Mode != Independent {
+			v.Add(at+".handlingUnit", "required for a line that 12345 answers")
+		}
+		if h.ExpertGroup != "" {
+			unitRef(at+".expertGroup", h.ExpertGroup, ExpertGroup)
+		} else if h.Mode == SubCentre {
+			v.Add(at+".expertGroup", "required for a sub-centre")
+		}
+		if !h.ValidTo.IsZero() && !h.ValidFrom.Before(h.ValidTo) {
+			v.Add(at+".validTo", "must be after validFrom")
+		}
+		switch h.Confidence {
+		case "", "high", "medium", "low", "unknown":
+		default:
+			v.Add(at+".confidence", "one of high, medium, low, unknown; got %q", h.Confidence)
+		}
+		for j, o := range p.Hotlines[:i] {
+			if o.Number == h.Number && overlaps(o, h) {
+				v.Add(at+".validFrom", "number %s is already in use in hotlines[%d] over the same dates", h.Number, j)
+			}
+		}
+	}
+}
+
+func (p *ProvinceFile) validateBackends(v *errs.Violations, units map[string]int) {
+	seen := map[string]int{}
+	for i, b := range p.Backends {
+		at := fmt.Sprintf("backends[%d]", i)
+		if b.ID == "" {
+			v.Add(at+".id", "required")
+		} else if j, dup := seen[b.ID]; dup {
+			v.Add(at+".id", "duplicate of backends[%d]: %q", j, b.ID)
+		}
+		seen[b.ID] = i
+		if _, ok := units[b.Unit]; !ok {
+			v.Add(at+".unit", "unknown unit %q", b.Unit)
+		}
+		if !slices.Contains(BackendKinds, b.Kind) {
+			v.Add(at+".kind", "unknown kind %q; one of %s", b.Kind, strings.Join(BackendKinds, ", "))
+		}
+		if b.Kind != "manual" && len(b.Endpoints) == 0 && b.Service == "" {
+			v.Add(at+".endpoints", "a %s backend needs endpoints or a Consul service", b.Kind)
+		}
+		if len(b.Endpoints) > 0 && b.Service != "" {
+			v.Add(at+".service", "give endpoints or a service, not both")
+		}
+		if b.MaxInFlight < 0 {
+			v.Add(at+".maxInFlight", "must not be negative")
+		}
+		if b.Timeout < 0 {
+			v.Add(at+".timeout", "must not be negative")
+		}
+	}
+}
+
+// validNumber reports whether n looks like a hotline number: 3 to 8 digits.
+func validNumber(n string) bool {
+	if len(n) < 3 || len(n) > 8 {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		if n[i] < '0' || n[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// overlaps reports whether two uses of a number share a day.
+func overlaps(a, b Hotline) bool {
+	aEndsBeforeB := !a.ValidTo.IsZero() && !b.ValidFrom.IsZero() && !b.ValidFrom.Before(a.ValidTo)
+	bEndsBeforeA := !b.ValidTo.IsZero() && !a.ValidFrom.IsZero() && !a.ValidFrom.Before(b.ValidTo)
+	return !aEndsBeforeB && !bEndsBeforeA
 }

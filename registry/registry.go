@@ -48,7 +48,7 @@ type Unit struct {
 	RegionCode string `yaml:"region,omitempty"`
 }
 
-// Registry answers questions about units.
+// Registry answers questions about units. *Snapshot implements it.
 type Registry interface {
 	// Unit returns the unit id, or an error of kind NotFound.
 	Unit(ctx context.Context, id string) (Unit, error)

@@ -19,7 +19,6 @@ import (
 	"github.com/switchboard12345/switchboard/gateway/service"
 	"github.com/switchboard12345/switchboard/internal/ids"
 	"github.com/switchboard12345/switchboard/registry"
-	"github.com/switchboard12345/switchboard/registry/embedded"
 	"github.com/switchboard12345/switchboard/store"
 	"github.com/switchboard12345/switchboard/store/sqlstore"
 )
@@ -142,7 +141,7 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 	tickets := service.New(service.Config{
 		Store:    st,
 		Machine:  lifecycle.New(policy),
-		Registry: embedded.New(province),
+		Registry: registry.NewSnapshot(province, 1),
 		Now:      time.Now,
 		NewID:    idSource.New,
 		Logger:   log,

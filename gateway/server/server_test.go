@@ -29,7 +29,6 @@ import (
 	"github.com/switchboard12345/switchboard/gateway/service"
 	"github.com/switchboard12345/switchboard/internal/ids"
 	"github.com/switchboard12345/switchboard/registry"
-	"github.com/switchboard12345/switchboard/registry/embedded"
 	"github.com/switchboard12345/switchboard/store"
 	"github.com/switchboard12345/switchboard/store/sqlstore"
 )
@@ -72,7 +71,7 @@ func newStack(t testing.TB) *stack {
 	clk := &clock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))}
 	idSource := ids.NewSource()
 	svc := service.New(service.Config{
-		Store: st, Machine: lifecycle.New(policy), Registry: embedded.New(province),
+		Store: st, Machine: lifecycle.New(policy), Registry: registry.NewSnapshot(province, 1),
 		Now: clk.Now, NewID: idSource.New,
 	})
 	srv, err := server.New(server.Options{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", Tickets: svc, Store: st, ShutdownGrace: 5 * time.Second})

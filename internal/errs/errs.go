@@ -64,7 +64,8 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(f.Description)
 	}
-	if e.Err != nil {
+	// E puts the cause's text in Msg already (its format wraps it with %w).
+	if e.Err != nil && !strings.HasSuffix(e.Msg, e.Err.Error()) {
 		if b.Len() > 0 {
 			b.WriteString(": ")
 		}

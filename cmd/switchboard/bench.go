@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/switchboard12345/switchboard/gateway/config"
+	"github.com/switchboard12345/switchboard/store/sqlstore"
 )
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -115,6 +116,11 @@ func benchIntake(ctx context.Context, w io.Writer, d time.Duration, clients []in
 		if err != nil {
 			return err
 		}
+		var before sqlstore.BatchStats
+		stats, _ := a.store.(interface{ BatchStats() sqlstore.BatchStats })
+		if stats != nil {
+			before = stats.BatchStats()
+		}
 		res, err := drive(ctx, "http://"+httpAddr+"/v1/tickets", n, d, maxRequests, true)
 		if err != nil {
 			return err
@@ -124,6 +130,9 @@ func benchIntake(ctx context.Context, w io.Writer, d time.Duration, clients []in
 			base.rate(), ms(base.p50), ms(base.p99), 100*res.rate()/base.rate())
 		if res.failed > 0 {
 			fmt.Fprintf(w, "         %d requests failed\n", res.failed)
+		}
+		if stats != nil {
+			printBatches(w, stats.BatchStats().Sub(before), res.elapsed)
 		}
 	}
 	counts, err := a.store.CountByState(ctx)
@@ -143,6 +152,25 @@ func benchIntake(ctx context.Context, w io.Writer, d time.Duration, clients []in
 		return fmt.Errorf("acknowledged %d tickets but the store holds %d", acked, stored)
 	}
 	return nil
+}
+
+// printBatches describes the group commit of a measurement: how big batches
+// were, and how busy the committer was (its share of the wall time).
+func printBatches(w io.Writer, b sqlstore.BatchStats, elapsed time.Duration) {
+	if b.Batches == 0 {
+		return
+	}
+	fmt.Fprintf(w, "         batches: %d, mean %.1f writes, max %d; committer busy %.0f%% (commit %.0f%%), %.1fµs per write\n",
+		b.Batches, float64(b.Writes)/float64(b.Batches), b.Max,
+		100*b.Busy.Seconds()/elapsed.Seconds(), 100*b.Commit.Seconds()/elapsed.Seconds(),
+		float64(b.Busy.Microseconds())/float64(b.Writes))
+	fmt.Fprintf(w, "         sizes:")
+	for i, n := range b.Sizes {
+		if n > 0 {
+			fmt.Fprintf(w, " %d+:%.0f%%", 1<<i, 100*float64(n)/float64(b.Batches))
+		}
+	}
+	fmt.Fprintln(w)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }

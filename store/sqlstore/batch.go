@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/bits"
 	"sync"
+	"time"
 
 	"github.com/switchboard12345/switchboard/internal/errs"
 )
@@ -21,7 +23,10 @@ type op struct {
 	day     string
 	creates int
 	run     func(tx *sql.Tx, numbers *tracker) error
-	done    chan error
+	// create, if set, makes the op a ticket creation, run by createAll
+	// together with the other creations of its batch; run is then unused.
+	create *create
+	done   chan error
 }
 
 // committer is the group commit: ops queue on a channel, and each committer
@@ -35,6 +40,53 @@ type committer struct {
 	once sync.Once
 	mu   sync.RWMutex // guards closed against sends
 	shut bool
+
+	statsMu sync.Mutex
+	stats   BatchStats
+}
+
+// BatchStats describe the group commit since the store opened.
+type BatchStats struct {
+	Batches int64 // transactions committed by the group commit (retries included)
+	Writes  int64 // writes they carried
+	Max     int   // the largest batch
+	// Sizes counts batches by size in powers of two: 1, 2–3, 4–7, …, 512+.
+	Sizes [10]int64
+	// Busy is the time spent in batch transactions, Commit the part of it
+	// spent committing (writing the WAL or log, and syncing it).
+	Busy, Commit time.Duration
+}
+
+// Sub returns the stats accumulated since earlier.
+func (b BatchStats) Sub(earlier BatchStats) BatchStats {
+	d := b
+	d.Batches -= earlier.Batches
+	d.Writes -= earlier.Writes
+	for i := range d.Sizes {
+		d.Sizes[i] -= earlier.Sizes[i]
+	}
+	d.Busy -= earlier.Busy
+	d.Commit -= earlier.Commit
+	return d
+}
+
+// BatchStats returns the group commit's statistics.
+func (s *Store) BatchStats() BatchStats {
+	s.commit.statsMu.Lock()
+	defer s.commit.statsMu.Unlock()
+	return s.commit.stats
+}
+
+func (c *committer) record(n int, busy, commit time.Duration) {
+	c.statsMu.Lock()
+	defer c.statsMu.Unlock()
+	st := &c.stats
+	st.Batches++
+	st.Writes += int64(n)
+	st.Max = max(st.Max, n)
+	st.Sizes[min(bits.Len(uint(n))-1, len(st.Sizes)-1)]++
+	st.Busy += busy
+	st.Commit += commit
 }
 
 func newCommitter(s *Store, max, n int) *committer {
@@ -121,14 +173,29 @@ func (c *committer) runBatch(batch []*op, numbers *tracker) {
 		}
 		return
 	}
-	results, err := c.s.inTx(func(tx *sql.Tx) ([]error, error) {
+	results, err := c.inTx(len(live), func(tx *sql.Tx) ([]error, error) {
 		res := make([]error, len(live))
-		for i, o := range live {
-			err := o.run(tx, numbers)
-			if err != nil && errs.KindOf(err) == errs.Other {
+		for i := 0; i < len(live); {
+			if live[i].create == nil {
+				err := live[i].run(tx, numbers)
+				if err != nil && errs.KindOf(err) == errs.Other {
+					return nil, err
+				}
+				res[i] = err
+				i++
+				continue
+			}
+			// Consecutive creations run together; keeping the order of the
+			// other writes keeps the batch equivalent to running its ops one
+			// after another.
+			j := i + 1
+			for j < len(live) && live[j].create != nil {
+				j++
+			}
+			if err := c.s.createAll(tx, live[i:j], res[i:j], numbers); err != nil {
 				return nil, err
 			}
-			res[i] = err
+			i = j
 		}
 		return res, nil
 	})
@@ -142,7 +209,24 @@ func (c *committer) runBatch(batch []*op, numbers *tracker) {
 		c.s.log.Warn("batch failed; retrying its writes one by one", "store", c.s.d.name, "writes", len(live), "err", err)
 	}
 	for _, o := range live {
-		_, err := c.s.inTx(func(tx *sql.Tx) ([]error, error) { return nil, o.run(tx, numbers) })
+		if err := reserve([]*op{o}, numbers); err != nil {
+			o.done <- err
+			continue
+		}
+		res, err := c.inTx(1, func(tx *sql.Tx) ([]error, error) {
+			res := make([]error, 1)
+			if o.create != nil {
+				return res, c.s.createAll(tx, []*op{o}, res, numbers)
+			}
+			res[0] = o.run(tx, numbers)
+			if res[0] != nil {
+				return nil, res[0]
+			}
+			return res, nil
+		})
+		if err == nil {
+			err = res[0]
+		}
 		o.done <- err
 	}
 }
@@ -168,10 +252,12 @@ func reserve(batch []*op, numbers *tracker) error {
 	return nil
 }
 
-// inTx runs fn in a write transaction and commits it unless fn fails.
-func (s *Store) inTx(fn func(tx *sql.Tx) ([]error, error)) ([]error, error) {
+// inTx runs fn, the n writes of a batch, in a write transaction and commits it
+// unless fn fails.
+func (c *committer) inTx(n int, fn func(tx *sql.Tx) ([]error, error)) ([]error, error) {
+	start := time.Now()
 	// The batch outlives any one caller's context: it is cancelled by nobody.
-	tx, err := s.write.BeginTx(context.Background(), nil)
+	tx, err := c.s.write.BeginTx(context.Background(), nil)
 	if err != nil {
 		return nil, transient("beginning transaction", err)
 	}
@@ -183,9 +269,12 @@ func (s *Store) inTx(fn func(tx *sql.Tx) ([]error, error)) ([]error, error) {
 		}
 		return nil, transient("writing", err)
 	}
+	committing := time.Now()
 	if err := tx.Commit(); err != nil {
 		return nil, transient("committing", err)
 	}
+	end := time.Now()
+	c.record(n, end.Sub(start), end.Sub(committing))
 	return res, nil
 }
 

@@ -11,16 +11,21 @@ import (
 	"github.com/switchboard12345/switchboard/store"
 )
 
-func (s *Store) insertEvent(tx *sql.Tx, e ticket.Event) error {
-	details := "{}"
-	if len(e.Details) > 0 {
-		b, err := json.Marshal(e.Details)
-		if err != nil {
-			return err
-		}
-		details = string(b)
+// eventDetails encodes an event's details as stored.
+func eventDetails(e ticket.Event) (string, error) {
+	if len(e.Details) == 0 {
+		return "{}", nil
 	}
-	_, err := s.exec(tx, qInsertEvent,
+	b, err := json.Marshal(e.Details)
+	return string(b), err
+}
+
+func (s *Store) insertEvent(tx *sql.Tx, e ticket.Event) error {
+	details, err := eventDetails(e)
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(tx, qInsertEvent,
 		e.TicketID, e.Seq, e.Action, string(e.From), string(e.To), e.Actor, e.Reason, details, millis(e.Time))
 	return err
 }

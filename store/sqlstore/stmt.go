@@ -15,15 +15,19 @@ type stmts struct {
 
 // hotQueries are prepared when the store opens. They must be prepared while the
 // write pool is idle: on SQLite its one connection is busy during a batch.
-var hotQueries = []string{
-	qSelectIdem, qInsertTicket, qInsertEvent, qInsertOutbox, qUpdateTicket, qInsertUnit,
+func hotQueries() []string {
+	qs := []string{qInsertEvent, qInsertOutbox, qUpdateTicket, qInsertUnit}
+	for _, m := range []multiRow{insertTickets, insertEvents, selectIdem} {
+		qs = append(qs, m.all()...)
+	}
+	return qs
 }
 
 func (s *Store) prepareHot() error {
 	s.stmts.mu.Lock()
 	defer s.stmts.mu.Unlock()
 	s.stmts.m = map[string]*sql.Stmt{}
-	for _, q := range hotQueries {
+	for _, q := range hotQueries() {
 		st, err := s.write.Prepare(s.q(q))
 		if err != nil {
 			return fmt.Errorf("preparing %q: %w", q, err)
@@ -44,15 +48,15 @@ func (s *Store) exec(tx *sql.Tx, query string, args ...any) (sql.Result, error) 
 	return tx.Stmt(st).Exec(args...)
 }
 
-// queryRow runs a one-row query in tx, prepared if it is a hot one.
-func (s *Store) queryRow(tx *sql.Tx, query string, args ...any) *sql.Row {
+// query runs a query in tx, prepared if it is a hot one.
+func (s *Store) query(tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
 	s.stmts.mu.Lock()
 	st := s.stmts.m[query]
 	s.stmts.mu.Unlock()
 	if st == nil {
-		return tx.QueryRow(s.q(query), args...)
+		return tx.Query(s.q(query), args...)
 	}
-	return tx.Stmt(st).QueryRow(args...)
+	return tx.Stmt(st).Query(args...)
 }
 
 func (s *Store) closeStmts() {

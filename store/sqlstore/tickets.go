@@ -16,66 +16,166 @@ import (
 
 // CreateTicket implements store.Store.
 func (s *Store) CreateTicket(ctx context.Context, c store.Create) (ticket.Ticket, bool, error) {
-	t := c.Ticket
-	day := trackingDay(t.CreateTime)
 	// Encode outside the group commit, which is serial: the stored document
 	// leaves the tracking number to its column, assigned in the batch.
+	t := c.Ticket
 	t.TrackingNumber = ""
 	doc, err := json.Marshal(t)
 	if err != nil {
 		return ticket.Ticket{}, false, err
 	}
-	var replayed bool
-	err = s.commit.do(&op{ctx: ctx, day: day, creates: 1, run: func(tx *sql.Tx, numbers *tracker) error {
-		t, replayed = c.Ticket, false
-		if c.IdempotencyKey != "" {
-			var fp, tn, stored string
-			err := s.queryRow(tx, qSelectIdem, c.IdempotencyKey).Scan(&fp, &tn, &stored)
-			switch {
-			case err == nil:
-				if fp != c.Fingerprint {
-					return store.ErrIdempotencyConflict
-				}
-				replayed = true
-				return decodeTicket(tn, stored, &t)
-			case !errors.Is(err, sql.ErrNoRows):
-				return err
-			}
-		}
-		tn, err := numbers.take(day)
-		if err != nil {
-			return err
-		}
-		t.TrackingNumber = tn
-		var key, fp any
-		if c.IdempotencyKey != "" {
-			key, fp = c.IdempotencyKey, c.Fingerprint
-		}
-		if err := s.insertTicket(tx, &t, doc, key, fp); err != nil {
-			return err
-		}
-		ev := c.Event
-		ev.TicketID = t.ID
-		if err := s.insertEvent(tx, ev); err != nil {
-			return err
-		}
-		return s.insertOutbox(tx, t.ID, ev.Seq, t.CreateTime, c.Outbox)
-	}})
+	details, err := eventDetails(c.Event)
 	if err != nil {
+		return ticket.Ticket{}, false, err
+	}
+	cr := &create{c: c, doc: string(doc), details: details, day: trackingDay(c.Ticket.CreateTime)}
+	if err := s.commit.do(&op{ctx: ctx, day: cr.day, creates: 1, create: cr}); err != nil {
 		return ticket.Ticket{}, false, fmt.Errorf("storing ticket: %w", err)
 	}
-	return t, replayed, nil
+	if cr.replayed {
+		var t ticket.Ticket
+		if err := decodeTicket(cr.trackingNumber, cr.stored, &t); err != nil {
+			return ticket.Ticket{}, false, fmt.Errorf("storing ticket: %w", err)
+		}
+		return t, true, nil
+	}
+	t = c.Ticket
+	t.TrackingNumber = cr.trackingNumber
+	return t, false, nil
 }
 
-func (s *Store) insertTicket(tx *sql.Tx, t *ticket.Ticket, doc []byte, idemKey, fingerprint any) error {
-	_, err := s.exec(tx, qInsertTicket,
-		t.ID, t.TrackingNumber, string(t.State), t.HandlingUnit, t.Category, t.DialedNumber,
-		millis(t.SignBy), millis(t.ReplyBy), millis(t.CreateTime), millis(t.UpdateTime), t.Version,
-		idemKey, fingerprint, string(doc))
+// A create is a ticket creation queued for the group commit, with what can be
+// prepared outside it.
+type create struct {
+	c       store.Create
+	doc     string // the ticket without its tracking number, as JSON
+	details string // the event's details, as JSON
+	day     string // of the tracking number
+	// Set by createAll: the tracking number, and for a replay the stored
+	// document, decoded by the caller outside the group commit.
+	trackingNumber string
+	replayed       bool
+	stored         string
+}
+
+// idemEntry is what an idempotency key is stored with.
+type idemEntry struct{ fingerprint, trackingNumber, doc string }
+
+// createAll runs consecutive creations of a batch together: one look-up of
+// their idempotency keys and multi-row inserts. A creation that fails for a
+// business reason gets its error in res; any other error fails them all.
+func (s *Store) createAll(tx *sql.Tx, ops []*op, res []error, numbers *tracker) error {
+	var keys []any
+	for _, o := range ops {
+		if k := o.create.c.IdempotencyKey; k != "" {
+			keys = append(keys, k)
+		}
+	}
+	seen, err := s.lookupIdem(tx, keys)
 	if err != nil {
 		return err
 	}
-	return s.insertUnits(tx, t)
+	fresh := make([]*create, 0, len(ops))
+	for i, o := range ops {
+		cr := o.create
+		cr.replayed, cr.stored = false, ""
+		key := cr.c.IdempotencyKey
+		if key != "" {
+			// Stored before, or by an earlier creation of this batch.
+			if e, ok := seen[key]; ok {
+				if e.fingerprint != cr.c.Fingerprint {
+					res[i] = store.ErrIdempotencyConflict
+					continue
+				}
+				cr.replayed, cr.trackingNumber, cr.stored = true, e.trackingNumber, e.doc
+				continue
+			}
+		}
+		tn, err := numbers.take(cr.day)
+		if err != nil {
+			return err
+		}
+		cr.trackingNumber = tn
+		fresh = append(fresh, cr)
+		if key != "" {
+			seen[key] = idemEntry{cr.c.Fingerprint, tn, cr.doc}
+		}
+	}
+	args := make([]any, 0, min(len(fresh), maxRows)*ticketCols)
+	err = insertRows(s, tx, insertTickets, fresh, args, func(args []any, cr *create) []any {
+		t := &cr.c.Ticket
+		var key, fp any
+		if cr.c.IdempotencyKey != "" {
+			key, fp = cr.c.IdempotencyKey, cr.c.Fingerprint
+		}
+		return append(args, t.ID, cr.trackingNumber, string(t.State), t.HandlingUnit, t.Category, t.DialedNumber,
+			millis(t.SignBy), millis(t.ReplyBy), millis(t.CreateTime), millis(t.UpdateTime), t.Version,
+			key, fp, cr.doc)
+	})
+	if err != nil {
+		return err
+	}
+	err = insertRows(s, tx, insertEvents, fresh, args, func(args []any, cr *create) []any {
+		e := &cr.c.Event
+		return append(args, cr.c.Ticket.ID, e.Seq, e.Action, string(e.From), string(e.To), e.Actor, e.Reason, cr.details, millis(e.Time))
+	})
+	if err != nil {
+		return err
+	}
+	for _, cr := range fresh {
+		t := &cr.c.Ticket
+		if err := s.insertUnits(tx, t); err != nil {
+			return err
+		}
+		if err := s.insertOutbox(tx, t.ID, cr.c.Event.Seq, t.CreateTime, cr.c.Outbox); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lookupIdem returns the stored entries of the idempotency keys.
+func (s *Store) lookupIdem(tx *sql.Tx, keys []any) (map[string]idemEntry, error) {
+	seen := make(map[string]idemEntry, len(keys))
+	for len(keys) > 0 {
+		n := chunk(len(keys))
+		rows, err := s.query(tx, selectIdem.queries[n], keys[:n]...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var key string
+			var e idemEntry
+			if err := rows.Scan(&key, &e.fingerprint, &e.trackingNumber, &e.doc); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			seen[key] = e
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		keys = keys[n:]
+	}
+	return seen, nil
+}
+
+// insertRows inserts a row for each item with multi-row statements; add
+// appends an item's values to args.
+func insertRows[T any](s *Store, tx *sql.Tx, m multiRow, items []T, args []any, add func(args []any, item T) []any) error {
+	for len(items) > 0 {
+		n := chunk(len(items))
+		args = args[:0]
+		for _, it := range items[:n] {
+			args = add(args, it)
+		}
+		if _, err := s.exec(tx, m.queries[n], args...); err != nil {
+			return err
+		}
+		items = items[n:]
+	}
+	return nil
 }
 
 func (s *Store) insertUnits(tx *sql.Tx, t *ticket.Ticket) error {

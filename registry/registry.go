@@ -6,7 +6,6 @@
 package registry
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -46,14 +45,6 @@ type Unit struct {
 	// RegionCode is the administrative division code (GB/T 2260) the unit
 	// covers, for territorial units and local departments.
 	RegionCode string `yaml:"region,omitempty"`
-}
-
-// Registry answers questions about units. *Snapshot implements it.
-type Registry interface {
-	// Unit returns the unit id, or an error of kind NotFound.
-	Unit(ctx context.Context, id string) (Unit, error)
-	// Units returns every unit, parents before children.
-	Units(ctx context.Context) ([]Unit, error)
 }
 
 // ProvinceFile is the YAML an administrator writes to describe a province:

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/switchboard12345/switchboard/deploy/examples"
 	"github.com/switchboard12345/switchboard/gateway/config"
 	"github.com/switchboard12345/switchboard/gateway/deadline"
@@ -138,13 +140,21 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		return nil, err
 	}
 	idSource := ids.NewSource()
+	routes := registry.NewStatic(registry.NewSnapshot(province, 1))
+	metrics := prometheus.NewRegistry()
+	legacy := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_legacy_requests_total",
+		Help: "Requests arriving on each legacy hotline number.",
+	}, []string{"number"})
+	metrics.MustRegister(legacy)
 	tickets := service.New(service.Config{
-		Store:    st,
-		Machine:  lifecycle.New(policy),
-		Registry: registry.NewSnapshot(province, 1),
-		Now:      time.Now,
-		NewID:    idSource.New,
-		Logger:   log,
+		Store:   st,
+		Machine: lifecycle.New(policy),
+		Routes:  routes.Snapshot,
+		Now:     time.Now,
+		NewID:   idSource.New,
+		Logger:  log,
+		Legacy:  counter{legacy},
 	})
 	srv, err := server.New(server.Options{
 		HTTPAddr:      cfg.HTTP.Addr,
@@ -154,6 +164,7 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		Tickets:       tickets,
 		Store:         st,
 		Logger:        log,
+		Registry:      metrics,
 	})
 	if err != nil {
 		st.Close()
@@ -161,6 +172,11 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 	}
 	return &app{store: st, tickets: tickets, server: srv}, nil
 }
+
+// counter counts legacy-number requests in a Prometheus counter.
+type counter struct{ *prometheus.CounterVec }
+
+func (c counter) Inc(number string) { c.WithLabelValues(number).Inc() }
 
 func serve(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) error {
 	a, err := build(ctx, cfg, demo, log)

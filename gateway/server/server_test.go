@@ -71,7 +71,7 @@ func newStack(t testing.TB) *stack {
 	clk := &clock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))}
 	idSource := ids.NewSource()
 	svc := service.New(service.Config{
-		Store: st, Machine: lifecycle.New(policy), Registry: registry.NewSnapshot(province, 1),
+		Store: st, Machine: lifecycle.New(policy), Routes: registry.NewStatic(registry.NewSnapshot(province, 1)).Snapshot,
 		Now: clk.Now, NewID: idSource.New,
 	})
 	srv, err := server.New(server.Options{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", Tickets: svc, Store: st, ShutdownGrace: 5 * time.Second})
@@ -473,5 +473,48 @@ func TestOperationalEndpoints(t *testing.T) {
 	resp, err := healthpb.NewHealthClient(s.conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
 	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("gRPC health: %v %v", resp, err)
+	}
+}
+
+// TestLegacyNumbersRoute: a request dialed on a legacy hotline is tagged with
+// it and routed to its handling unit unless the operator names another; a
+// retired number is refused with a clear message; an emergency linkage number
+// is flagged for immediate hand-off.
+func TestLegacyNumbersRoute(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	on := func(number string) string { return strings.Replace(createBody, `"dialedNumber":"12345"`, `"dialedNumber":"`+number+`"`, 1) }
+
+	code, tk := s.call(t, "POST", "/v1/tickets", on("12315"))
+	if code != 200 || !strings.HasPrefix(str(tk, "hotline"), "12315 ") || str(tk, "suggestedUnit") == "" {
+		t.Fatalf("12315: %d %v", code, tk)
+	}
+	code, d := s.call(t, "POST", "/v1/tickets/"+str(tk, "id")+":dispatch", `{}`)
+	if code != 200 || str(d, "handlingUnit") != str(tk, "suggestedUnit") {
+		t.Fatalf("dispatch to the suggested unit: %d %v", code, d)
+	}
+	_, tk2 := s.call(t, "POST", "/v1/tickets", on("12315"))
+	code, d = s.call(t, "POST", "/v1/tickets/"+str(tk2, "id")+":dispatch", `{"handlingUnit":"gz-tianhe"}`)
+	if code != 200 || str(d, "handlingUnit") != "gz-tianhe" {
+		t.Fatalf("operator override: %d %v", code, d)
+	}
+
+	code, r := s.call(t, "POST", "/v1/tickets", on("12358"))
+	if code != http.StatusBadRequest || str(r, "error", "status") != "FAILED_PRECONDITION" || !strings.Contains(str(r, "error", "message"), "12345") {
+		t.Fatalf("retired 12358: %d %v", code, r)
+	}
+
+	code, e := s.call(t, "POST", "/v1/tickets", on("110"))
+	if code != 200 || e["emergency"] != true || str(e, "urgency") != "CRITICAL" {
+		t.Fatalf("110: %d %v", code, e)
+	}
+
+	code, plain := s.call(t, "POST", "/v1/tickets", on("02087654321"))
+	if code != 200 || str(plain, "hotline") != "" || str(plain, "suggestedUnit") != "" {
+		t.Fatalf("an ordinary number: %d %v", code, plain)
+	}
+	code, none := s.call(t, "POST", "/v1/tickets/"+str(plain, "id")+":dispatch", `{}`)
+	if code != 400 || strings.Join(fields(none), ",") != "handlingUnit" {
+		t.Fatalf("dispatch with nothing suggested: %d %v", code, none)
 	}
 }

@@ -47,7 +47,7 @@ func TestShutdownLetsInFlightRequestsFinish(t *testing.T) {
 	slow := slowStore{Store: st, started: make(chan struct{})}
 	province, _ := registry.LoadProvince(bytes.NewReader(examples.Province))
 	policy, _ := deadline.NewPolicy(deadline.DefaultPolicyConfig(), deadline.DefaultCalendar())
-	svc := service.New(service.Config{Store: slow, Machine: lifecycle.New(policy), Registry: registry.NewSnapshot(province, 1), Now: time.Now, NewID: ids.NewSource().New})
+	svc := service.New(service.Config{Store: slow, Machine: lifecycle.New(policy), Routes: registry.NewStatic(registry.NewSnapshot(province, 1)).Snapshot, Now: time.Now, NewID: ids.NewSource().New})
 	srv, err := server.New(server.Options{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", Tickets: svc, Store: slow, ShutdownGrace: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)

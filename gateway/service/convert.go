@@ -84,6 +84,9 @@ func toProto(t *ticket.Ticket, now time.Time) *pb.Ticket {
 		ReplyTime:              ts(t.ReplyTime),
 		CloseTime:              ts(t.CloseTime),
 		Version:                t.Version,
+		Hotline:                t.Hotline,
+		SuggestedUnit:          t.SuggestedUnit,
+		Emergency:              t.Emergency,
 	}
 	return out
 }

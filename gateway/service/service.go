@@ -29,31 +29,55 @@ import (
 type Tickets struct {
 	pb.UnimplementedTicketServiceServer
 
-	store    store.Store
-	machine  *lifecycle.Machine
-	registry registry.Registry
-	now      func() time.Time
-	newID    func(time.Time) string
-	log      *slog.Logger
+	store   store.Store
+	machine *lifecycle.Machine
+	routes  func() *registry.Snapshot
+	retired RetiredNumbers
+	now     func() time.Time
+	newID   func(time.Time) string
+	log     *slog.Logger
+	legacy  LegacyCounter
 }
 
 // Config is what Tickets needs. Now and NewID are passed in so tests control
 // time and ids.
 type Config struct {
-	Store    store.Store
-	Machine  *lifecycle.Machine
-	Registry registry.Registry
-	Now      func() time.Time
-	NewID    func(time.Time) string
-	Logger   *slog.Logger
+	Store   store.Store
+	Machine *lifecycle.Machine
+	// Routes returns the current registry snapshot (registry.Live.Snapshot).
+	Routes func() *registry.Snapshot
+	// RetiredNumbers says what happens to a request on a retired legacy number.
+	RetiredNumbers RetiredNumbers
+	Now            func() time.Time
+	NewID          func(time.Time) string
+	Logger         *slog.Logger
+	// Legacy, if set, counts requests arriving on each legacy number.
+	Legacy LegacyCounter
 }
+
+// RetiredNumbers is the policy for requests arriving on a retired number.
+type RetiredNumbers string
+
+const (
+	// RefuseRetired refuses them with a message naming the number and 12345.
+	RefuseRetired RetiredNumbers = "refuse"
+	// ForwardRetired files them as if 12345 had been dialed.
+	ForwardRetired RetiredNumbers = "forward"
+)
+
+// LegacyCounter counts requests per legacy number (a Prometheus counter).
+type LegacyCounter interface{ Inc(number string) }
 
 // New returns the service.
 func New(c Config) *Tickets {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Tickets{store: c.Store, machine: c.Machine, registry: c.Registry, now: c.Now, newID: c.NewID, log: c.Logger}
+	if c.RetiredNumbers == "" {
+		c.RetiredNumbers = RefuseRetired
+	}
+	return &Tickets{store: c.Store, machine: c.Machine, routes: c.Routes, retired: c.RetiredNumbers,
+		now: c.Now, newID: c.NewID, log: c.Logger, legacy: c.Legacy}
 }
 
 // Metadata keys the service reads. The REST mux maps the HTTP headers
@@ -111,6 +135,9 @@ func (s *Tickets) CreateTicket(ctx context.Context, req *pb.CreateTicketRequest)
 		return nil, s.fail(ctx, err)
 	}
 	now := s.clock()
+	if err := s.route(&t, now); err != nil {
+		return nil, s.fail(ctx, err)
+	}
 	t, ev := s.machine.NewTicket(t, s.newID(now), actor(ctx), now)
 	c := store.Create{Ticket: t, Event: ev}
 	if key != "" {
@@ -126,6 +153,34 @@ func (s *Tickets) CreateTicket(ctx context.Context, req *pb.CreateTicketRequest)
 		s.log.InfoContext(ctx, "ticket created", "ticket", stored.ID, "tracking", stored.TrackingNumber)
 	}
 	return toProto(&stored, now), nil
+}
+
+// route tags a new ticket with the legacy hotline its dialed number belongs to
+// (in force at now) and the unit the registry routes that hotline to.
+func (s *Tickets) route(t *ticket.Ticket, now time.Time) error {
+	if t.DialedNumber == "12345" {
+		return nil
+	}
+	h, ok := s.routes().HotlineAt(t.DialedNumber, now)
+	if !ok {
+		return nil // not a legacy hotline: an ordinary number, or one we do not track
+	}
+	if s.legacy != nil {
+		s.legacy.Inc(h.Number)
+	}
+	switch {
+	case h.Status == registry.Retired && s.retired == RefuseRetired:
+		return &errs.Error{Kind: errs.Precondition, Msg: fmt.Sprintf("hotline %s (%s) is retired; requests are taken on 12345", h.Number, h.Name)}
+	case h.Status == registry.Retired:
+		t.Hotline = h.Number + " " + h.Name + "（已停用，转12345）"
+		return nil
+	case h.Mode == registry.EmergencyLinkage:
+		t.Emergency = true
+		t.Urgency = ticket.Critical
+	}
+	t.Hotline = h.Number + " " + h.Name
+	t.SuggestedUnit = h.HandlingUnit
+	return nil
 }
 
 // GetTicket implements pb.TicketServiceServer.
@@ -320,7 +375,7 @@ func (s *Tickets) checkUnits(ctx context.Context, unit string, co []string) erro
 		if id == "" {
 			return
 		}
-		if _, err := s.registry.Unit(ctx, id); err != nil {
+		if _, err := s.routes().Unit(ctx, id); err != nil {
 			if errs.Is(err, errs.NotFound) {
 				v.Add(field, "unknown unit %q", id)
 				return
@@ -335,8 +390,16 @@ func (s *Tickets) checkUnits(ctx context.Context, unit string, co []string) erro
 	return v.Err()
 }
 
-// DispatchTicket implements pb.TicketServiceServer.
+// DispatchTicket implements pb.TicketServiceServer. Without a handling unit it
+// dispatches to the unit the registry suggested at intake.
 func (s *Tickets) DispatchTicket(ctx context.Context, req *pb.DispatchTicketRequest) (*pb.Ticket, error) {
+	if req.GetHandlingUnit() == "" && requireID(req.GetId()) == nil {
+		t, err := s.store.GetTicket(ctx, req.GetId())
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		req.HandlingUnit = t.SuggestedUnit // empty stays a "required" violation
+	}
 	if err := s.checkUnits(ctx, req.GetHandlingUnit(), req.GetCoHandlingUnits()); err != nil {
 		return nil, s.fail(ctx, err)
 	}

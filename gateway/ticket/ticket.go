@@ -92,6 +92,13 @@ type Ticket struct {
 	RequestType    RequestType `json:"requestType"`
 	Urgency        Urgency     `json:"urgency"`
 
+	// Hotline is the legacy hotline dialed, when DialedNumber is one;
+	// SuggestedUnit is where the registry routes it; Emergency marks an
+	// emergency linkage number (hand off at once).
+	Hotline       string `json:"hotline,omitempty"`
+	SuggestedUnit string `json:"suggestedUnit,omitempty"`
+	Emergency     bool   `json:"emergency,omitempty"`
+
 	HandlingUnit    string   `json:"handlingUnit,omitempty"`
 	CoHandlingUnits []string `json:"coHandlingUnits,omitempty"`
 

@@ -630,7 +630,15 @@ type Ticket struct {
 	ReplyTime    *timestamppb.Timestamp `protobuf:"bytes,29,opt,name=reply_time,json=replyTime,proto3" json:"reply_time,omitempty"`
 	CloseTime    *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
 	// Incremented by every action.
-	Version       int64 `protobuf:"varint,31,opt,name=version,proto3" json:"version,omitempty"`
+	Version int64 `protobuf:"varint,31,opt,name=version,proto3" json:"version,omitempty"`
+	// The legacy hotline the caller dialed, when dialed_number is one (e.g.
+	// "12315 市场监管投诉举报热线").
+	Hotline string `protobuf:"bytes,32,opt,name=hotline,proto3" json:"hotline,omitempty"`
+	// The unit the registry routes this ticket to (the legacy hotline's handling
+	// unit); dispatch uses it when the operator names no other unit.
+	SuggestedUnit string `protobuf:"bytes,33,opt,name=suggested_unit,json=suggestedUnit,proto3" json:"suggested_unit,omitempty"`
+	// Dialed on an emergency linkage number (110/119/120/122): hand off at once.
+	Emergency     bool `protobuf:"varint,34,opt,name=emergency,proto3" json:"emergency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -880,6 +888,27 @@ func (x *Ticket) GetVersion() int64 {
 		return x.Version
 	}
 	return 0
+}
+
+func (x *Ticket) GetHotline() string {
+	if x != nil {
+		return x.Hotline
+	}
+	return ""
+}
+
+func (x *Ticket) GetSuggestedUnit() string {
+	if x != nil {
+		return x.SuggestedUnit
+	}
+	return ""
+}
+
+func (x *Ticket) GetEmergency() bool {
+	if x != nil {
+		return x.Emergency
+	}
+	return false
 }
 
 // Event is one entry of a ticket's append-only history.
@@ -1351,7 +1380,7 @@ func (x *ListTicketEventsResponse) GetEvents() []*Event {
 type DispatchTicketRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Unit id from the registry.
+	// Unit id from the registry; empty dispatches to the ticket's suggested unit.
 	HandlingUnit    string   `protobuf:"bytes,2,opt,name=handling_unit,json=handlingUnit,proto3" json:"handling_unit,omitempty"`
 	CoHandlingUnits []string `protobuf:"bytes,3,rep,name=co_handling_units,json=coHandlingUnits,proto3" json:"co_handling_units,omitempty"`
 	// Optionally (re)classify while dispatching.
@@ -2030,8 +2059,7 @@ const file_switchboard_v1_tickets_proto_rawDesc = "" +
 	"\blocation\x18\x06 \x01(\v2\x18.switchboard.v1.LocationR\blocation\x12\x1a\n" +
 	"\bcategory\x18\a \x01(\tR\bcategory\x12>\n" +
 	"\frequest_type\x18\b \x01(\x0e2\x1b.switchboard.v1.RequestTypeR\vrequestType\x121\n" +
-	"\aurgency\x18\t \x01(\x0e2\x17.switchboard.v1.UrgencyR\aurgency\"\xff\n" +
-	"\n" +
+	"\aurgency\x18\t \x01(\x0e2\x17.switchboard.v1.UrgencyR\aurgency\"\xde\v\n" +
 	"\x06Ticket\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
 	"\x0ftracking_number\x18\x02 \x01(\tR\x0etrackingNumber\x12+\n" +
@@ -2070,7 +2098,10 @@ const file_switchboard_v1_tickets_proto_rawDesc = "" +
 	"reply_time\x18\x1d \x01(\v2\x1a.google.protobuf.TimestampR\treplyTime\x129\n" +
 	"\n" +
 	"close_time\x18\x1e \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\x12\x18\n" +
-	"\aversion\x18\x1f \x01(\x03R\aversionB\v\n" +
+	"\aversion\x18\x1f \x01(\x03R\aversion\x12\x18\n" +
+	"\ahotline\x18  \x01(\tR\ahotline\x12%\n" +
+	"\x0esuggested_unit\x18! \x01(\tR\rsuggestedUnit\x12\x1c\n" +
+	"\temergency\x18\" \x01(\bR\temergencyB\v\n" +
 	"\t_resolved\"\x8e\x03\n" +
 	"\x05Event\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12\x10\n" +

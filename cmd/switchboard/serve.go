@@ -148,13 +148,14 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 	}, []string{"number"})
 	metrics.MustRegister(legacy)
 	tickets := service.New(service.Config{
-		Store:   st,
-		Machine: lifecycle.New(policy),
-		Routes:  routes.Snapshot,
-		Now:     time.Now,
-		NewID:   idSource.New,
-		Logger:  log,
-		Legacy:  counter{legacy},
+		Store:          st,
+		Machine:        lifecycle.New(policy),
+		Routes:         routes.Snapshot,
+		RetiredNumbers: service.RetiredNumbers(cfg.RetiredNumbers),
+		Now:            time.Now,
+		NewID:          idSource.New,
+		Logger:         log,
+		Legacy:         counter{legacy},
 	})
 	srv, err := server.New(server.Options{
 		HTTPAddr:      cfg.HTTP.Addr,

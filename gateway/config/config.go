@@ -35,6 +35,10 @@ type Config struct {
 	// Calendar is a working-day calendar file (public holidays and make-up
 	// workdays); empty uses the built-in calendar for 2025–2027.
 	Calendar string `yaml:"calendar"`
+	// RetiredNumbers says what happens to a request dialed on a retired legacy
+	// number: refuse (default; the caller is told to use 12345) or forward
+	// (filed as if 12345 had been dialed, tagged with the old number).
+	RetiredNumbers string `yaml:"retiredNumbers"`
 	// Deadlines are the sign-for, reply and extension limits.
 	Deadlines deadline.PolicyConfig `yaml:"deadlines"`
 	// Log sets logging.
@@ -81,13 +85,14 @@ type Log struct {
 // Default returns the configuration with every default applied.
 func Default() Config {
 	return Config{
-		HTTP:          HTTP{Addr: "127.0.0.1:8080", MaxBodyBytes: 1 << 20},
-		GRPC:          GRPC{Addr: "127.0.0.1:9090"},
-		DataDir:       "./data",
-		Store:         Store{Driver: "sqlite", MaxBatch: 256},
-		Deadlines:     deadline.DefaultPolicyConfig(),
-		Log:           Log{Level: "info", Format: "json"},
-		ShutdownGrace: 10 * time.Second,
+		HTTP:           HTTP{Addr: "127.0.0.1:8080", MaxBodyBytes: 1 << 20},
+		GRPC:           GRPC{Addr: "127.0.0.1:9090"},
+		DataDir:        "./data",
+		Store:          Store{Driver: "sqlite", MaxBatch: 256},
+		RetiredNumbers: "refuse",
+		Deadlines:      deadline.DefaultPolicyConfig(),
+		Log:            Log{Level: "info", Format: "json"},
+		ShutdownGrace:  10 * time.Second,
 	}
 }
 
@@ -150,6 +155,11 @@ func (c Config) Validate() error {
 	}
 	if c.Store.MaxBatch < 1 || c.Store.MaxBatch > 10000 {
 		bad("store.maxBatch", "must be between 1 and 10000, got %d", c.Store.MaxBatch)
+	}
+	switch c.RetiredNumbers {
+	case "refuse", "forward":
+	default:
+		bad("retiredNumbers", "must be refuse or forward, got %q", c.RetiredNumbers)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

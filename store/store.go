@@ -50,6 +50,11 @@ type Store interface {
 	// Events returns the history of ticket id, oldest first.
 	Events(ctx context.Context, ticketID string) ([]ticket.Event, error)
 
+	// CountByDialedNumber returns how many tickets were created since the given
+	// time, by the number the caller dialed (the traffic still arriving on
+	// legacy numbers).
+	CountByDialedNumber(ctx context.Context, since time.Time) (map[string]int64, error)
+
 	// CountByState returns how many tickets are in each state.
 	CountByState(ctx context.Context) (map[ticket.State]int64, error)
 

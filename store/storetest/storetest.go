@@ -38,6 +38,7 @@ func Run(t *testing.T, open Open) {
 		{"ListFiltersAndPages", testList},
 		{"ListOverdue", testListOverdue},
 		{"CountByState", testCountByState},
+		{"CountByDialedNumber", testCountByDialedNumber},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -520,3 +521,18 @@ func norm(t ticket.Ticket) ticket.Ticket {
 
 // Sample returns a new ticket with real Chinese text, for tests outside the suite.
 func Sample() store.Create { return sample(base) }
+
+func testCountByDialedNumber(t *testing.T, s store.Store) {
+	for i, number := range []string{"12315", "12315", "12333", "12345", "12315"} {
+		c := sample(base.Add(time.Duration(i) * 24 * time.Hour))
+		c.Ticket.DialedNumber = number
+		create(t, s, c)
+	}
+	got, err := s.CountByDialedNumber(context.Background(), base.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["12315"] != 2 || got["12333"] != 1 || got["12345"] != 1 || len(got) != 3 {
+		t.Fatalf("CountByDialedNumber = %v", got)
+	}
+}

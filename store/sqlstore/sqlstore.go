@@ -58,6 +58,7 @@ type Store struct {
 	commit *committer
 	stmts  stmts
 	log    *slog.Logger
+	reg    regNotifier // wakes the registry's watchers in this process
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database file path and

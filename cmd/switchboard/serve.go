@@ -76,6 +76,7 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 // app is everything serve wires together.
 type app struct {
 	store   store.Store
+	routes  *registry.Live
 	tickets *service.Tickets
 	server  *server.Server
 }
@@ -104,27 +105,28 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		return nil, fmt.Errorf("deadlines: %w", err)
 	}
 
-	province := &registry.ProvinceFile{Name: "(none)"}
+	// The province file, if any, seeds an empty registry; after that the
+	// registry lives in its source and changes through the registry API.
+	var seed *registry.ProvinceFile
 	switch {
 	case cfg.Province != "":
 		f, err := os.Open(cfg.Province)
 		if err != nil {
 			return nil, fmt.Errorf("province: %w", err)
 		}
-		province, err = registry.LoadProvince(f)
+		seed, err = registry.LoadProvince(f)
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("province %s: %w", cfg.Province, err)
 		}
 	case demo:
-		province, err = registry.LoadProvince(bytes.NewReader(examples.Province))
+		seed, err = registry.LoadProvince(bytes.NewReader(examples.Province))
 		if err != nil {
 			return nil, fmt.Errorf("example province: %w", err)
 		}
 	}
-	log.Info("province loaded", "province", province.Name, "units", len(province.Units))
 
-	var st store.Store
+	var st *sqlstore.Store
 	opts := sqlstore.Options{MaxBatch: cfg.Store.MaxBatch, Logger: log}
 	switch cfg.Store.Driver {
 	case "postgres":
@@ -139,8 +141,13 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
+	var source registry.Source = st.Registry()
+	routes, err := openRegistry(ctx, source, seed, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	idSource := ids.NewSource()
-	routes := registry.NewStatic(registry.NewSnapshot(province, 1))
 	metrics := prometheus.NewRegistry()
 	legacy := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "switchboard_legacy_requests_total",
@@ -166,12 +173,38 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		Store:         st,
 		Logger:        log,
 		Registry:      metrics,
+		Degraded:      routes.Degraded,
 	})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	return &app{store: st, tickets: tickets, server: srv}, nil
+	return &app{store: st, routes: routes, tickets: tickets, server: srv}, nil
+}
+
+// openRegistry seeds an empty registry with the province file (if one is given)
+// and returns the live view that routing reads.
+func openRegistry(ctx context.Context, source registry.Source, seed *registry.ProvinceFile, log *slog.Logger) (*registry.Live, error) {
+	current, _, err := source.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading the registry: %w", err)
+	}
+	switch {
+	case seed != nil && len(current.Units) == 0:
+		if _, err := source.Import(ctx, seed, "system:startup"); err != nil {
+			return nil, fmt.Errorf("importing the province: %w", err)
+		}
+		log.Info("registry seeded from the province file", "province", seed.Name, "units", len(seed.Units), "hotlines", len(seed.Hotlines), "backends", len(seed.Backends))
+	case seed != nil:
+		log.Info("registry already holds a province; the province file was not imported again (use `switchboard registry import`)", "province", current.Name)
+	}
+	live := registry.NewLive(source, log)
+	if err := live.Load(ctx); err != nil {
+		return nil, fmt.Errorf("loading the registry: %w", err)
+	}
+	snap := live.Snapshot()
+	log.Info("registry loaded", "province", snap.Province, "revision", snap.Revision, "hotlines", len(snap.Hotlines()))
+	return live, nil
 }
 
 // counter counts legacy-number requests in a Prometheus counter.
@@ -192,5 +225,6 @@ func serve(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		}
 		log.Info("demo tickets filed", "tickets", n)
 	}
+	go a.routes.Run(ctx)
 	return a.server.Run(ctx)
 }

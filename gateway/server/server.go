@@ -40,8 +40,12 @@ type Options struct {
 	Tickets       pb.TicketServiceServer
 	Store         store.Store
 	Logger        *slog.Logger
-	// Registerer receives the server's metrics; nil makes a private registry.
+	// Registry receives the server's metrics; nil makes a private registry.
 	Registry *prometheus.Registry
+	// Degraded, if set, says why a dependency is failing while the server
+	// still serves (e.g. the registry source is unreachable and routing runs
+	// on the last good snapshot); "" when all is well. /readyz reports it.
+	Degraded func() string
 }
 
 // Server is the front door.
@@ -197,6 +201,12 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("not ready", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "store": "unreachable"})
 		return
+	}
+	if s.o.Degraded != nil {
+		if why := s.o.Degraded(); why != "" {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "degraded", "store": "ok", "registry": why})
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "store": "ok"})
 }

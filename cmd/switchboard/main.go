@@ -20,6 +20,7 @@ Usage:
   switchboard serve [--config FILE] [--data DIR] [--http ADDR] [--grpc ADDR] [--demo]
   switchboard ticket <create|get|list|events|dispatch|sign|return|request-extension|
                       decide-extension|supervise|reply|visit|reopen|close|answer> [flags]
+  switchboard registry <import|export|list|show|set-status|history|report> [flags]
   switchboard bench intake [flags]
   switchboard version
 
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serveCmd(ctx, args[1:], stderr)
 	case "ticket", "tickets":
 		return ticketCmd(ctx, args[1:], stdout, stderr)
+	case "registry":
+		return registryCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "version":

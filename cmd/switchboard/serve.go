@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +24,7 @@ import (
 	"github.com/switchboard12345/switchboard/gateway/service"
 	"github.com/switchboard12345/switchboard/internal/ids"
 	"github.com/switchboard12345/switchboard/registry"
+	"github.com/switchboard12345/switchboard/registry/consul"
 	"github.com/switchboard12345/switchboard/store"
 	"github.com/switchboard12345/switchboard/store/sqlstore"
 )
@@ -75,10 +79,14 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 
 // app is everything serve wires together.
 type app struct {
-	store   store.Store
-	routes  *registry.Live
-	tickets *service.Tickets
-	server  *server.Server
+	store  store.Store
+	source registry.Source
+	routes *registry.Live
+	// register, if set, registers this gateway in the Consul catalog once it
+	// listens, returning the deregistration.
+	register func(ctx context.Context, httpAddr string) (func(context.Context) error, error)
+	tickets  *service.Tickets
+	server   *server.Server
 }
 
 // build wires the application from cfg: explicit, in one place, no globals.
@@ -142,6 +150,16 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		return nil, err
 	}
 	var source registry.Source = st.Registry()
+	var consulSource *consul.Source
+	if cfg.Registry.Source == "consul" {
+		c := cfg.Registry.Consul
+		consulSource, err = consul.New(consul.Config{Address: c.Address, Prefix: c.Prefix, Token: os.Getenv(c.TokenEnv), Logger: log})
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("registry: %w", err)
+		}
+		source = consulSource
+	}
 	routes, err := openRegistry(ctx, source, seed, log)
 	if err != nil {
 		st.Close()
@@ -170,16 +188,28 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		MaxBodyBytes:  cfg.HTTP.MaxBodyBytes,
 		ShutdownGrace: cfg.ShutdownGrace,
 		Tickets:       tickets,
-		Store:         st,
-		Logger:        log,
-		Registry:      metrics,
-		Degraded:      routes.Degraded,
+		RegistryAPI: service.NewRegistry(service.RegistryConfig{
+			Source: source, Routes: routes.Snapshot, Store: st, Now: time.Now, Logger: log,
+		}),
+		Store:    st,
+		Logger:   log,
+		Registry: metrics,
+		Degraded: routes.Degraded,
 	})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	return &app{store: st, routes: routes, tickets: tickets, server: srv}, nil
+	a := &app{store: st, source: source, routes: routes, tickets: tickets, server: srv}
+	if consulSource != nil && cfg.Registry.Consul.Register {
+		a.register = func(ctx context.Context, httpAddr string) (func(context.Context) error, error) {
+			host, portText, _ := net.SplitHostPort(httpAddr)
+			port, _ := strconv.Atoi(portText)
+			id := "switchboard-" + strings.ReplaceAll(httpAddr, ":", "-")
+			return consulSource.Register(ctx, id, "switchboard", host, port, "http://"+httpAddr+"/readyz")
+		}
+	}
+	return a, nil
 }
 
 // openRegistry seeds an empty registry with the province file (if one is given)
@@ -226,5 +256,23 @@ func serve(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		log.Info("demo tickets filed", "tickets", n)
 	}
 	go a.routes.Run(ctx)
+	if a.register != nil {
+		go func() {
+			httpAddr, _, err := a.server.Addrs(ctx)
+			if err != nil {
+				return
+			}
+			deregister, err := a.register(ctx, httpAddr)
+			if err != nil {
+				log.Warn("registering in the Consul catalog failed", "err", err)
+				return
+			}
+			log.Info("registered in the Consul catalog", "service", "switchboard")
+			<-ctx.Done()
+			dctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			deregister(dctx)
+		}()
+	}
 	return a.server.Run(ctx)
 }

@@ -28,6 +28,9 @@ type Config struct {
 	DataDir string `yaml:"dataDir"`
 	// Store selects where tickets live.
 	Store Store `yaml:"store"`
+	// Registry selects where the registry of units, legacy hotlines and
+	// backends is kept.
+	Registry Registry `yaml:"registry"`
 	// Province is a province file (see deploy/examples/province.yaml) with the
 	// units tickets are dispatched to. Empty: the example province when serving
 	// with --demo, otherwise none.
@@ -74,6 +77,28 @@ type Store struct {
 	MaxBatch int `yaml:"maxBatch"`
 }
 
+// Registry configures the registry source.
+type Registry struct {
+	// Source is embedded (default: in the ticket store, for one node) or
+	// consul (shared by many gateway instances).
+	Source string `yaml:"source"`
+	// Consul is used when source is consul.
+	Consul Consul `yaml:"consul"`
+}
+
+// Consul configures the Consul agent the registry lives in.
+type Consul struct {
+	// Address of the agent's HTTP API. Default 127.0.0.1:8500.
+	Address string `yaml:"address"`
+	// Prefix of the registry's keys. Default switchboard/registry.
+	Prefix string `yaml:"prefix"`
+	// TokenEnv names an environment variable holding the ACL token.
+	TokenEnv string `yaml:"tokenEnv"`
+	// Register, when true, registers this gateway in the Consul catalog as
+	// service "switchboard" with an HTTP health check of /readyz.
+	Register bool `yaml:"register"`
+}
+
 // Log configures logging.
 type Log struct {
 	// Level is debug, info (default), warn or error.
@@ -90,6 +115,7 @@ func Default() Config {
 		DataDir:        "./data",
 		Store:          Store{Driver: "sqlite", MaxBatch: 256},
 		RetiredNumbers: "refuse",
+		Registry:       Registry{Source: "embedded", Consul: Consul{Address: "127.0.0.1:8500", Prefix: "switchboard/registry"}},
 		Deadlines:      deadline.DefaultPolicyConfig(),
 		Log:            Log{Level: "info", Format: "json"},
 		ShutdownGrace:  10 * time.Second,
@@ -155,6 +181,18 @@ func (c Config) Validate() error {
 	}
 	if c.Store.MaxBatch < 1 || c.Store.MaxBatch > 10000 {
 		bad("store.maxBatch", "must be between 1 and 10000, got %d", c.Store.MaxBatch)
+	}
+	switch c.Registry.Source {
+	case "embedded":
+	case "consul":
+		if _, _, err := net.SplitHostPort(strings.TrimPrefix(strings.TrimPrefix(c.Registry.Consul.Address, "http://"), "https://")); err != nil {
+			bad("registry.consul.address", "must be host:port, got %q", c.Registry.Consul.Address)
+		}
+		if strings.Trim(c.Registry.Consul.Prefix, "/") == "" {
+			bad("registry.consul.prefix", "required")
+		}
+	default:
+		bad("registry.source", "must be embedded or consul, got %q", c.Registry.Source)
 	}
 	switch c.RetiredNumbers {
 	case "refuse", "forward":

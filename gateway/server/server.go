@@ -38,8 +38,10 @@ type Options struct {
 	// context ends (default 10s).
 	ShutdownGrace time.Duration
 	Tickets       pb.TicketServiceServer
-	Store         store.Store
-	Logger        *slog.Logger
+	// Registry, if set, serves the registry API too.
+	RegistryAPI pb.RegistryServiceServer
+	Store       store.Store
+	Logger      *slog.Logger
 	// Registry receives the server's metrics; nil makes a private registry.
 	Registry *prometheus.Registry
 	// Degraded, if set, says why a dependency is failing while the server
@@ -91,6 +93,9 @@ func New(o Options) (*Server, error) {
 		grpc.MaxRecvMsgSize(int(o.MaxBodyBytes)+4096),
 	)
 	pb.RegisterTicketServiceServer(s.grpc, o.Tickets)
+	if o.RegistryAPI != nil {
+		pb.RegisterRegistryServiceServer(s.grpc, o.RegistryAPI)
+	}
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
@@ -106,6 +111,11 @@ func New(o Options) (*Server, error) {
 	// service itself.
 	if err := pb.RegisterTicketServiceHandlerServer(context.Background(), gw, o.Tickets); err != nil {
 		return nil, fmt.Errorf("registering REST handlers: %w", err)
+	}
+	if o.RegistryAPI != nil {
+		if err := pb.RegisterRegistryServiceHandlerServer(context.Background(), gw, o.RegistryAPI); err != nil {
+			return nil, fmt.Errorf("registering REST handlers: %w", err)
+		}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", s.restMiddleware(gw))

@@ -483,7 +483,9 @@ func TestOperationalEndpoints(t *testing.T) {
 func TestLegacyNumbersRoute(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
-	on := func(number string) string { return strings.Replace(createBody, `"dialedNumber":"12345"`, `"dialedNumber":"`+number+`"`, 1) }
+	on := func(number string) string {
+		return strings.Replace(createBody, `"dialedNumber":"12345"`, `"dialedNumber":"`+number+`"`, 1)
+	}
 
 	code, tk := s.call(t, "POST", "/v1/tickets", on("12315"))
 	if code != 200 || !strings.HasPrefix(str(tk, "hotline"), "12315 ") || str(tk, "suggestedUnit") == "" {

@@ -106,6 +106,11 @@ type change struct {
 	Actor      string `json:"actor,omitempty"`
 	Number     string `json:"number,omitempty"`
 	Generation string `json:"generation,omitempty"`
+	// Base is the index of the hotline key the change was made on. Consul does
+	// not bump a key whose new value equals its old one, so every change must
+	// write a value of its own: two changes of one number by one actor would
+	// otherwise leave the revision, and every watcher, where they were.
+	Base uint64 `json:"base,omitempty"`
 }
 
 // revision is the registry revision of a state/revision key: its
@@ -497,7 +502,7 @@ func (s *Source) setStatus(ctx context.Context, number string, c registry.Status
 		{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: pair.Key, Value: mustJSON(stored), Index: pair.ModifyIndex}},
 		// Index 0: create only, so two appends never take the same slot.
 		{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: s.historyKey(number) + fmt.Sprintf("%010d", seq), Value: mustJSON(rec), Index: 0}},
-		{KV: &api.KVTxnOp{Verb: api.KVSet, Key: s.revisionKey(), Value: mustJSON(change{Epoch: ptr.Epoch, Op: "status", Actor: c.Actor, Number: number})}},
+		{KV: &api.KVTxnOp{Verb: api.KVSet, Key: s.revisionKey(), Value: mustJSON(change{Epoch: ptr.Epoch, Op: "status", Actor: c.Actor, Number: number, Base: pair.ModifyIndex})}},
 	}
 	ok, resp, _, err := s.client.Txn().Txn(ops, q)
 	if err != nil {

@@ -36,6 +36,7 @@ func Run(t *testing.T, open Open) {
 		{"ReusedNumber", testReuse},
 		{"WatchSeesChanges", testWatch},
 		{"ReimportKeepsHistory", testReimport},
+		{"EveryChangeMovesTheRevision", testRevisionMoves},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -322,5 +323,26 @@ func testReimport(t *testing.T, s registry.Source) {
 	}
 	if hist, _ := s.History(ctx, "12328"); len(hist) != 1 {
 		t.Fatalf("re-import lost the history: %v", hist)
+	}
+}
+
+// testRevisionMoves: back-and-forth changes of one number by one actor write
+// the same content twice; the revision must move every time all the same, or
+// watchers would miss the second change.
+func testRevisionMoves(t *testing.T, s registry.Source) {
+	ctx := context.Background()
+	_, rev := imported(t, s)
+	for i, to := range []registry.Status{registry.Merged, registry.DualRunning, registry.Merged, registry.DualRunning} {
+		if _, err := s.SetStatus(ctx, "12333", change(to), 0, registry.RetireGuard{}); err != nil {
+			t.Fatal(err)
+		}
+		_, next, err := s.Load(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next == rev {
+			t.Fatalf("change %d left the revision at %d", i, rev)
+		}
+		rev = next
 	}
 }

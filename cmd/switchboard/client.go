@@ -76,19 +76,29 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func ticketCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// clientAction starts a client command `switchboard <command> <action> …`:
+// it prints usage for help (ok false, err nil), and otherwise returns the
+// action and a flag set with the client flags registered in cf.
+func clientAction(command, usage string, args []string, stderr io.Writer, cf *clientFlags) (action string, fs *flag.FlagSet, ok bool, err error) {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, ticketUsage)
+		fmt.Fprint(stderr, usage)
 		if len(args) == 0 {
-			return usageError{"ticket: no action given"}
+			return "", nil, false, usageError{command + ": no action given"}
 		}
-		return nil
+		return "", nil, false, nil
 	}
-	action := args[0]
-	fs := flag.NewFlagSet("ticket "+action, flag.ContinueOnError)
+	fs = flag.NewFlagSet(command+" "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cf clientFlags
 	cf.register(fs)
+	return args[0], fs, true, nil
+}
+
+func ticketCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cf clientFlags
+	action, fs, ok, err := clientAction("ticket", ticketUsage, args, stderr, &cf)
+	if !ok {
+		return err
+	}
 
 	// Flags of the actions; each action reads the ones it documents.
 	var (

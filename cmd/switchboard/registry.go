@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -41,18 +40,11 @@ Every action takes --server ADDR (default $SWITCHBOARD_SERVER or 127.0.0.1:9090)
 `
 
 func registryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, registryUsage)
-		if len(args) == 0 {
-			return usageError{"registry: no action given"}
-		}
-		return nil
-	}
-	action := args[0]
-	fs := flag.NewFlagSet("registry "+action, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var cf clientFlags
-	cf.register(fs)
+	action, fs, ok, err := clientAction("registry", registryUsage, args, stderr, &cf)
+	if !ok {
+		return err
+	}
 	var (
 		out, mode, st, reason, cutover, at string
 		asJSON, force                      bool

@@ -69,6 +69,9 @@ type Store interface {
 type Create struct {
 	Ticket ticket.Ticket
 	Event  ticket.Event
+	// More are further events written with the first, e.g. the dispatch of a
+	// ticket routed automatically at intake.
+	More   []ticket.Event
 	Outbox []Message
 	// IdempotencyKey, when set, makes the creation replayable; Fingerprint is a
 	// digest of the request body it was used with.
@@ -81,6 +84,10 @@ type Change struct {
 	Ticket ticket.Ticket
 	Event  ticket.Event
 	Outbox []Message
+	// UpdateKey, when set, names the backend status update the change applies
+	// ("backend/update id"); a key applied before fails the change with
+	// ErrDuplicateUpdate and nothing is written.
+	UpdateKey string
 }
 
 // UpdateFunc computes a change from the current ticket.
@@ -92,6 +99,9 @@ type Message struct {
 	Topic string
 	// Unit is the unit the message is for.
 	Unit string
+	// Backend is the backend the message goes to, chosen by routing when the
+	// message is written; empty lets the dispatcher choose.
+	Backend string
 	// Key is the idempotency key the delivery carries to the backend.
 	Key     string
 	Payload []byte

@@ -44,6 +44,9 @@ type Outbox interface {
 	Redrive(ctx context.Context, r Redrive) (int, error)
 	// OutboxStats summarises the queue per backend.
 	OutboxStats(ctx context.Context, now time.Time) ([]QueueStats, error)
+	// TicketByExternalID returns the id of the ticket whose delivery to
+	// backend was answered with externalID (a department's own case number).
+	TicketByExternalID(ctx context.Context, backend, externalID string) (string, error)
 	// OutboxNotify returns a channel that receives (without blocking the
 	// writer) after every commit that wrote outbox messages, so a dispatcher
 	// wakes at once instead of polling.

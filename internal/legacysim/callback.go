@@ -144,6 +144,11 @@ const (
 
 // schedule runs a's actions on the work order ext in the background.
 func (s *Sim) schedule(b *Backend, ext, ticketID string, a Actions) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

@@ -1,6 +1,7 @@
 package legacysim_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,12 +10,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/switchboard12345/switchboard/adapters"
 	"github.com/switchboard12345/switchboard/adapters/adaptertest"
+	"github.com/switchboard12345/switchboard/adapters/open311"
 	"github.com/switchboard12345/switchboard/adapters/rest"
 	"github.com/switchboard12345/switchboard/internal/legacysim"
 )
@@ -152,5 +155,42 @@ func TestActionsJSON(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"autoReplyAfter":"两秒"}`), &a); err == nil {
 		t.Fatal("a bad duration was accepted")
+	}
+}
+
+// TestOpen311UpdatesFollowActions polls a simulated Open311 department with
+// adapters/open311: a signed request is listed open, a replied one closed
+// with the department's notes.
+func TestOpen311UpdatesFollowActions(t *testing.T) {
+	t.Parallel()
+	sim, err := legacysim.NewWith(map[string]string{"gz-urban-open311": "open311"}, legacysim.Options{
+		Actions: legacysim.Actions{AutoSign: true, SignAfter: legacysim.Duration(time.Millisecond), AutoReplyAfter: legacysim.Duration(2 * time.Millisecond)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	a, err := open311.New(adapters.Config{Backend: "gz-urban-open311", Endpoints: []string{srv.URL + "/b/gz-urban-open311"},
+		Settings: map[string]string{"serviceCodeMap": "default=general", "jurisdictionId": "gz.example.gov.cn"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := deliver(t, a, "o-1", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ups []adapters.Update
+	eventually(t, "a reply listed", func() bool {
+		ups, _, err = a.Updates(context.Background(), "")
+		return err == nil && len(ups) == 1 && ups[0].Action == "reply"
+	})
+	if ups[0].ExternalID != r.ExternalID || !strings.Contains(ups[0].Text, "已办结") {
+		t.Fatalf("updates = %+v", ups)
+	}
+	_, next, _ := a.Updates(context.Background(), "")
+	if more, _, err := a.Updates(context.Background(), next); err != nil || len(more) != 0 {
+		t.Fatalf("after the cursor: %+v %v", more, err)
 	}
 }

@@ -128,9 +128,9 @@ type Sim struct {
 	queues     []*consumer
 	skipped    []string
 
-	quit      chan struct{}
-	closeOnce sync.Once
-	wg        sync.WaitGroup // callback goroutines
+	quit   chan struct{}
+	closed bool           // guarded by mu; no actions start once set
+	wg     sync.WaitGroup // callback goroutines
 }
 
 // New returns a Sim with HTTP backends named by id → kind (rest, open311 or
@@ -182,7 +182,12 @@ func (s *Sim) add(id, kind string, endpoints []string) *Backend {
 // Close stops pending actions and callbacks and ends hanging answers. It
 // does not close listeners (their context does, see Start).
 func (s *Sim) Close() {
-	s.closeOnce.Do(func() { close(s.quit) })
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.quit)
+	}
+	s.mu.Unlock()
 	s.wg.Wait()
 }
 

@@ -48,13 +48,16 @@ type Unit struct {
 }
 
 // ProvinceFile is the YAML an administrator writes to describe a province:
-// its units, its legacy hotlines and the backends of its departments.
+// its units, its legacy hotlines, the backends of its departments and the
+// routing rules that send work orders to units by category and region.
 type ProvinceFile struct {
 	// Name of the province, e.g. 广东省.
 	Name     string    `yaml:"name"`
 	Units    []Unit    `yaml:"units"`
 	Hotlines []Hotline `yaml:"hotlines,omitempty"`
 	Backends []Backend `yaml:"backends,omitempty"`
+	// Rules route work orders by category and region to units; see Rule.
+	Rules []Rule `yaml:"rules,omitempty"`
 }
 
 // LoadProvince decodes and validates a province file. Unknown keys are errors.
@@ -106,6 +109,7 @@ func (p *ProvinceFile) Validate() error {
 	}
 	p.validateHotlines(&v, index)
 	p.validateBackends(&v, index)
+	p.validateRules(&v, index)
 	for i, u := range p.Units {
 		if u.Parent == "" {
 			continue

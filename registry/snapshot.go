@@ -23,6 +23,8 @@ type Snapshot struct {
 	hotlines map[string][]Hotline // number → its uses, ValidFrom ascending
 	backends []Backend
 	byUnit   map[string][]int // unit → indexes into backends
+	rules    ruleIndex
+	ruleList []Rule
 }
 
 // NewSnapshot indexes a valid province file at revision rev.
@@ -36,6 +38,8 @@ func NewSnapshot(p *ProvinceFile, rev uint64) *Snapshot {
 		hotlines: map[string][]Hotline{},
 		backends: slices.Clone(p.Backends),
 		byUnit:   map[string][]int{},
+		rules:    newRuleIndex(p.Rules),
+		ruleList: slices.Clone(p.Rules),
 	}
 	for i, u := range s.units {
 		s.unitByID[u.ID] = i

@@ -12,6 +12,7 @@
 //	<prefix>/state/gen/<id>/meta                JSON: province name, counts, importing actor
 //	<prefix>/state/gen/<id>/units/<seq>         JSON array: a chunk of units, in file order (parents first)
 //	<prefix>/state/gen/<id>/backends/<seq>      JSON array: a chunk of backends, in file order
+//	<prefix>/state/gen/<id>/rules/<seq>         JSON array: a chunk of routing rules, in file order
 //	<prefix>/state/gen/<id>/hotlines/<number>/<validFrom or "-">
 //	                                            JSON of one use of a number; its ModifyIndex is its Revision
 //	<prefix>/history/<number>/<%010d>           JSON of one StatusChange, oldest first

@@ -80,6 +80,8 @@ type meta struct {
 	Units    int    `json:"units"`
 	Hotlines int    `json:"hotlines"`
 	Backends int    `json:"backends"`
+	// Rules was added later: a generation written before has none.
+	Rules int `json:"rules,omitempty"`
 }
 
 // unit is registry.Unit in JSON (Unit itself carries YAML tags only).
@@ -235,6 +237,12 @@ func (s *Source) decodeState(pairs api.KVPairs) (*registry.ProvinceFile, uint64,
 				return nil, 0, bad(kv.Key, err)
 			}
 			p.Backends = append(p.Backends, bs...)
+		case strings.HasPrefix(rest, "rules/"):
+			var rs []registry.Rule
+			if err := json.Unmarshal(kv.Value, &rs); err != nil {
+				return nil, 0, bad(kv.Key, err)
+			}
+			p.Rules = append(p.Rules, rs...)
 		case strings.HasPrefix(rest, "hotlines/"):
 			h, err := decodeHotline(kv)
 			if err != nil {
@@ -243,7 +251,7 @@ func (s *Source) decodeState(pairs api.KVPairs) (*registry.ProvinceFile, uint64,
 			p.Hotlines = append(p.Hotlines, h)
 		}
 	}
-	if m == nil || m.Units != len(p.Units) || m.Hotlines != len(p.Hotlines) || m.Backends != len(p.Backends) {
+	if m == nil || m.Units != len(p.Units) || m.Hotlines != len(p.Hotlines) || m.Backends != len(p.Backends) || m.Rules != len(p.Rules) {
 		return nil, 0, errs.E(errs.Other, "loading registry: generation %s under %s is incomplete", gen, base)
 	}
 	return p, rev, nil
@@ -288,7 +296,7 @@ func (s *Source) Import(ctx context.Context, p *registry.ProvinceFile, actor str
 	set := func(key string, value []byte) {
 		sets = append(sets, &api.KVTxnOp{Verb: api.KVSet, Key: key, Value: value})
 	}
-	set(base+"meta", mustJSON(meta{Name: p.Name, Actor: actor, Units: len(p.Units), Hotlines: len(p.Hotlines), Backends: len(p.Backends)}))
+	set(base+"meta", mustJSON(meta{Name: p.Name, Actor: actor, Units: len(p.Units), Hotlines: len(p.Hotlines), Backends: len(p.Backends), Rules: len(p.Rules)}))
 	us := make([]unit, len(p.Units))
 	for i, u := range p.Units {
 		us[i] = unit{ID: u.ID, Name: u.Name, Kind: u.Kind, Parent: u.Parent, Region: u.RegionCode}
@@ -298,6 +306,9 @@ func (s *Source) Import(ctx context.Context, p *registry.ProvinceFile, actor str
 	}
 	for i, c := range chunks(p.Backends) {
 		set(base+"backends/"+seqKey(i), c)
+	}
+	for i, c := range chunks(p.Rules) {
+		set(base+"rules/"+seqKey(i), c)
 	}
 	for _, h := range p.Hotlines {
 		h.Revision = 0
@@ -343,7 +354,7 @@ func (s *Source) Import(ctx context.Context, p *registry.ProvinceFile, actor str
 	}
 	rev := epoch + resultIndex(resp, s.revisionKey())
 	s.log.Info("registry imported", "revision", rev, "generation", gen, "actor", actor,
-		"units", len(p.Units), "hotlines", len(p.Hotlines), "backends", len(p.Backends))
+		"units", len(p.Units), "hotlines", len(p.Hotlines), "backends", len(p.Backends), "rules", len(p.Rules))
 	return rev, nil
 }
 

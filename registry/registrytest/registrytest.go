@@ -1,5 +1,5 @@
 // Package registrytest is the conformance suite of registry.Source: Run(t, open)
-// checks import and load, atomic refusal of bad imports, status changes with
+// checks import and load (routing rules included), atomic refusal of bad imports, status changes with
 // their guards and history, compare-and-set conflicts between concurrent
 // editors, hotline reuse, and Watch. Every Source implementation runs it.
 package registrytest
@@ -8,6 +8,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +39,7 @@ func Run(t *testing.T, open Open) {
 		{"WatchSeesChanges", testWatch},
 		{"ReimportKeepsHistory", testReimport},
 		{"EveryChangeMovesTheRevision", testRevisionMoves},
+		{"RoutingRules", testRules},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -344,5 +347,72 @@ func testRevisionMoves(t *testing.T, s registry.Source) {
 			t.Fatalf("change %d left the revision at %d", i, rev)
 		}
 		rev = next
+	}
+}
+
+// testRules: the routing rules are stored in file order with their notes, a
+// re-import replaces them, and a bad rule refuses the whole import.
+func testRules(t *testing.T, s registry.Source) {
+	ctx := context.Background()
+	want, _ := imported(t, s)
+	if len(want.Rules) == 0 {
+		t.Fatal("the example province has no routing rules")
+	}
+	got, _, err := s.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Rules, want.Rules) {
+		t.Fatalf("loaded %d rules, imported %d; first loaded %+v", len(got.Rules), len(want.Rules), got.Rules[:min(1, len(got.Rules))])
+	}
+	snap := registry.NewSnapshot(got, 0)
+	if u, ok := snap.Route("110403", "440106"); !ok || u != "gz-samr" {
+		t.Fatalf("商品质量 in 天河区 routes to %q %v, want gz-samr", u, ok)
+	}
+
+	// A re-import with other rules replaces them all.
+	next := example(t)
+	next.Rules = []registry.Rule{
+		{Category: "1104", Unit: "gd-samr", Note: "市场监管一律省局受理"},
+		{Category: "0110", Region: "440100", Unit: "gz-housing", Note: "广州住房"},
+	}
+	rev, err := s.Import(ctx, next, "admin:陈静")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err = s.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Rules, next.Rules) {
+		t.Fatalf("after re-import: %+v, want %+v", got.Rules, next.Rules)
+	}
+	if u, _ := registry.NewSnapshot(got, 0).Route("110403", "440106"); u != "gd-samr" {
+		t.Fatalf("after re-import 商品质量 in 天河区 routes to %q", u)
+	}
+
+	// A rule naming an unknown unit refuses the import and changes nothing.
+	bad := example(t)
+	bad.Rules = append(bad.Rules, registry.Rule{Category: "1104", Region: "440305", Unit: "sz-nanshan-samr"})
+	_, err = s.Import(ctx, bad, "admin")
+	if errs.KindOf(err) != errs.Invalid || !strings.Contains(err.Error(), "sz-nanshan-samr") {
+		t.Fatalf("import with an unknown rule unit: %v, want Invalid naming it", err)
+	}
+	got, rev2, err := s.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev2 != rev || !slices.Equal(got.Rules, next.Rules) {
+		t.Fatalf("a refused import changed the rules (revision %d → %d, %d rules)", rev, rev2, len(got.Rules))
+	}
+
+	// A registry without rules loads without them.
+	none := example(t)
+	none.Rules = nil
+	if _, err := s.Import(ctx, none, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err = s.Load(ctx); err != nil || len(got.Rules) != 0 {
+		t.Fatalf("after importing no rules: %d rules, %v", len(got.Rules), err)
 	}
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // Registry is the embedded registry.Source: the registry of one node, kept in
-// the store's own database (tables registry_*, migration 0002). Its writes go
+// the store's own database (tables registry_*, migrations 0002 and 0004). Its writes go
 // through the store's group commit like ticket writes, so on SQLite they share
 // the one writer; its reads use the read pool.
 //
@@ -105,6 +105,14 @@ func (r *Registry) Load(ctx context.Context) (*registry.ProvinceFile, uint64, er
 		})
 	}
 	if err == nil {
+		err = scanDocs(ctx, tx, `SELECT doc, 0 FROM registry_rules ORDER BY position`, func(doc string, _ int64) error {
+			var r registry.Rule
+			err := json.Unmarshal([]byte(doc), &r)
+			p.Rules = append(p.Rules, r)
+			return err
+		})
+	}
+	if err == nil {
 		err = scanDocs(ctx, tx, `SELECT doc, revision FROM registry_hotlines ORDER BY number, valid_from`, func(doc string, rev int64) error {
 			var h registry.Hotline
 			err := json.Unmarshal([]byte(doc), &h)
@@ -171,6 +179,10 @@ func (r *Registry) Import(ctx context.Context, p *registry.ProvinceFile, actor s
 	if err != nil {
 		return 0, fmt.Errorf("encoding registry: %w", err)
 	}
+	rules, err := encode(len(p.Rules), func(i int) (string, string, any) { return "", "", p.Rules[i] })
+	if err != nil {
+		return 0, fmt.Errorf("encoding registry: %w", err)
+	}
 	hotlines, err := encode(len(p.Hotlines), func(i int) (string, string, any) {
 		h := p.Hotlines[i]
 		h.Revision = 0 // the column is the truth
@@ -188,7 +200,7 @@ func (r *Registry) Import(ctx context.Context, p *registry.ProvinceFile, actor s
 			return err
 		}
 		next := cur + 1
-		for _, table := range []string{"registry_units", "registry_backends", "registry_hotlines"} {
+		for _, table := range []string{"registry_units", "registry_backends", "registry_rules", "registry_hotlines"} {
 			if _, err := tx.Exec(`DELETE FROM ` + table); err != nil {
 				return err
 			}
@@ -215,6 +227,10 @@ func (r *Registry) Import(ctx context.Context, p *registry.ProvinceFile, actor s
 		}
 		if err := insert(`INSERT INTO registry_backends (position, id, doc) VALUES (?, ?, ?)`, backends,
 			func(i int, r row) []any { return []any{i, r.key, r.doc} }); err != nil {
+			return err
+		}
+		if err := insert(`INSERT INTO registry_rules (position, doc) VALUES (?, ?)`, rules,
+			func(i int, r row) []any { return []any{i, r.doc} }); err != nil {
 			return err
 		}
 		if err := insert(`INSERT INTO registry_hotlines (number, valid_from, doc, revision) VALUES (?, ?, ?, ?)`, hotlines,

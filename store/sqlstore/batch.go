@@ -26,6 +26,9 @@ type op struct {
 	// create, if set, makes the op a ticket creation, run by createAll
 	// together with the other creations of its batch; run is then unused.
 	create *create
+	// outbox reports that the op writes outbox messages: its commit wakes
+	// the dispatcher.
+	outbox bool
 	done   chan error
 }
 
@@ -226,8 +229,13 @@ func (c *committer) runBatch(batch []*op, numbers *tracker) {
 		return res, nil
 	})
 	if err == nil {
+		wrote := false
 		for i, o := range live {
+			wrote = wrote || (o.outbox && results[i] == nil)
 			o.done <- results[i]
+		}
+		if wrote {
+			c.s.notifyOutbox()
 		}
 		return
 	}
@@ -252,6 +260,9 @@ func (c *committer) runBatch(batch []*op, numbers *tracker) {
 		})
 		if err == nil {
 			err = res[0]
+		}
+		if err == nil && o.outbox {
+			c.s.notifyOutbox()
 		}
 		o.done <- err
 	}

@@ -6,8 +6,16 @@ import "strings"
 const (
 	qInsertEvent = `INSERT INTO events (ticket_id, seq, action, from_state, to_state, actor, reason, details, at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qInsertOutbox = `INSERT INTO outbox (ticket_id, seq, topic, unit, idem_key, payload, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qInsertOutbox = `INSERT INTO outbox (ticket_id, seq, topic, unit, backend, idem_key, payload, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	qOutboxDelivered = `UPDATE outbox SET state = 'done', done_at = ?, external_id = ?, attempts = attempts + 1,
+			last_error = '', lease_owner = '', lease_until = 0 WHERE id = ? AND lease_owner = ? AND state = 'pending'`
+	qOutboxRetry = `UPDATE outbox SET attempts = attempts + ?, next_at = ?, last_error = ?,
+			lease_owner = '', lease_until = 0 WHERE id = ? AND lease_owner = ? AND state = 'pending'`
+	qOutboxDead = `UPDATE outbox SET state = 'dead', attempts = attempts + 1, dead_reason = ?, done_at = ?,
+			lease_owner = '', lease_until = 0 WHERE id = ? AND lease_owner = ? AND state = 'pending'`
+	qInsertUpdateKey = `INSERT INTO applied_updates (update_key, ticket_id, at) VALUES (?, ?, ?)
+			ON CONFLICT (update_key) DO NOTHING`
 	qInsertUnit   = `INSERT INTO ticket_units (ticket_id, unit) VALUES (?, ?)`
 	qUpdateTicket = `UPDATE tickets SET state = ?, handling_unit = ?, category = ?, sign_by = ?, reply_by = ?,
 			updated_at = ?, version = ?, doc = ? WHERE id = ? AND version = ?`

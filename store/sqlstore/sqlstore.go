@@ -59,6 +59,8 @@ type Store struct {
 	stmts  stmts
 	log    *slog.Logger
 	reg    regNotifier // wakes the registry's watchers in this process
+	// outboxReady wakes the dispatcher after outbox messages commit.
+	outboxReady chan struct{}
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database file path and
@@ -109,7 +111,7 @@ func open(ctx context.Context, d dialect, w, r *sql.DB, o Options) (*Store, erro
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{d: d, write: w, read: r, log: o.Logger}
+	s := &Store{d: d, write: w, read: r, log: o.Logger, outboxReady: make(chan struct{}, 1)}
 	closeAll := func() {
 		w.Close()
 		if r != w {

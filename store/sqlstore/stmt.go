@@ -16,7 +16,8 @@ type stmts struct {
 // hotQueries are prepared when the store opens. They must be prepared while the
 // write pool is idle: on SQLite its one connection is busy during a batch.
 func hotQueries() []string {
-	qs := []string{qInsertEvent, qInsertOutbox, qUpdateTicket, qInsertUnit}
+	qs := []string{qInsertEvent, qInsertOutbox, qUpdateTicket, qInsertUnit,
+		qOutboxDelivered, qOutboxRetry, qOutboxDead, qInsertUpdateKey}
 	for _, m := range []multiRow{insertTickets, insertEvents, selectIdem} {
 		qs = append(qs, m.all()...)
 	}

@@ -29,7 +29,7 @@ func (s *Store) CreateTicket(ctx context.Context, c store.Create) (ticket.Ticket
 		return ticket.Ticket{}, false, err
 	}
 	cr := &create{c: c, doc: string(doc), details: details, day: trackingDay(c.Ticket.CreateTime)}
-	if err := s.commit.do(&op{ctx: ctx, day: cr.day, creates: 1, create: cr}); err != nil {
+	if err := s.commit.do(&op{ctx: ctx, day: cr.day, creates: 1, create: cr, outbox: len(c.Outbox) > 0}); err != nil {
 		return ticket.Ticket{}, false, fmt.Errorf("storing ticket: %w", err)
 	}
 	if cr.replayed {
@@ -124,10 +124,20 @@ func (s *Store) createAll(tx *sql.Tx, ops []*op, res []error, numbers *tracker) 
 	}
 	for _, cr := range fresh {
 		t := &cr.c.Ticket
+		for _, e := range cr.c.More {
+			e.TicketID = t.ID
+			if err := s.insertEvent(tx, e); err != nil {
+				return err
+			}
+		}
 		if err := s.insertUnits(tx, t); err != nil {
 			return err
 		}
-		if err := s.insertOutbox(tx, t.ID, cr.c.Event.Seq, t.CreateTime, cr.c.Outbox); err != nil {
+		seq := cr.c.Event.Seq
+		if n := len(cr.c.More); n > 0 {
+			seq = cr.c.More[n-1].Seq // the messages report the last event
+		}
+		if err := s.insertOutbox(tx, t.ID, seq, t.CreateTime, cr.c.Outbox); err != nil {
 			return err
 		}
 	}
@@ -243,7 +253,8 @@ func isTrackingNumber(ref string) bool {
 // UpdateTicket implements store.Store.
 func (s *Store) UpdateTicket(ctx context.Context, ref string, fn store.UpdateFunc) (ticket.Ticket, error) {
 	var out ticket.Ticket
-	err := s.commit.do(&op{ctx: ctx, run: func(tx *sql.Tx, _ *tracker) error {
+	o := &op{ctx: ctx}
+	o.run = func(tx *sql.Tx, _ *tracker) error {
 		cur, err := s.getTicketForUpdate(tx, ref)
 		if err != nil {
 			return err
@@ -257,6 +268,14 @@ func (s *Store) UpdateTicket(ctx context.Context, ref string, fn store.UpdateFun
 			return err
 		}
 		t := ch.Ticket
+		if ch.UpdateKey != "" {
+			// Checked before anything is written; recorded after. The ticket's
+			// row lock (PostgreSQL) or the single writer (SQLite) keeps two
+			// changes of one ticket from passing the check together.
+			if err := s.checkUpdateKey(tx, ch.UpdateKey); err != nil {
+				return err
+			}
+		}
 		if t.ID != cur.ID || t.Version != cur.Version+1 {
 			return fmt.Errorf("update of %s must advance version %d by one, got %d", cur.ID, cur.Version, t.Version)
 		}
@@ -291,9 +310,16 @@ func (s *Store) UpdateTicket(ctx context.Context, ref string, fn store.UpdateFun
 		if err := s.insertOutbox(tx, t.ID, ev.Seq, t.UpdateTime, ch.Outbox); err != nil {
 			return err
 		}
+		if ch.UpdateKey != "" {
+			if err := s.applyUpdateKey(tx, ch.UpdateKey, cur.ID, t.UpdateTime); err != nil {
+				return err
+			}
+		}
+		o.outbox = len(ch.Outbox) > 0
 		out = t
 		return nil
-	}})
+	}
+	err := s.commit.do(o)
 	if err != nil {
 		return ticket.Ticket{}, fmt.Errorf("updating ticket %q: %w", ref, err)
 	}

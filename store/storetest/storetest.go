@@ -40,6 +40,7 @@ func Run(t *testing.T, open Open) {
 		{"CountByState", testCountByState},
 		{"CountByDialedNumber", testCountByDialedNumber},
 	}
+	tests = append(tests, outboxTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

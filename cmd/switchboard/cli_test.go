@@ -66,6 +66,7 @@ func walkWithCLI(t *testing.T, cfg config.Config) {
 		t.Fatalf("replayed create gave another ticket")
 	}
 	for _, step := range [][]string{
+		{"reclassify", id, "--category", "010204", "--reason", "路灯属城市公共设施"},
 		{"dispatch", id, "--unit", "gz-tianhe-tiyuxi"},
 		{"sign", id},
 		{"request-extension", id, "--days", "2", "--reason", "需更换灯杆"},
@@ -78,11 +79,11 @@ func walkWithCLI(t *testing.T, cfg config.Config) {
 		sb(append([]string{"ticket"}, step...)...)
 	}
 	got := sb("ticket", "get", id)
-	if got["state"] != "CLOSED" || got["satisfaction"] != "SATISFIED" || got["supervised"] != true {
+	if got["state"] != "CLOSED" || got["satisfaction"] != "SATISFIED" || got["supervised"] != true || got["category"] != "010204" {
 		t.Fatalf("after the walk: %v", got)
 	}
 	evs := sb("ticket", "events", id)["events"].([]any)
-	if len(evs) != 9 || evs[8].(map[string]any)["actor"] != "operator:wangfang" {
+	if len(evs) != 10 || evs[9].(map[string]any)["actor"] != "operator:wangfang" || evs[1].(map[string]any)["action"] != "reclassify" {
 		t.Fatalf("events: %v", evs)
 	}
 	list := sb("ticket", "list", "--state", "CLOSED", "--all")

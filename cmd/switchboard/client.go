@@ -39,6 +39,7 @@ const ticketUsage = `Usage: switchboard ticket <action> [ID] [flags]
   reopen ID          重办   --reason R
   close ID           办结   [--reason R]
   answer ID          直办   --text T
+  reclassify ID      改类   --category CODE [--reason R]  (moves the ticket when a rule routes the new category to another unit)
 
 Every action takes --server ADDR (default $SWITCHBOARD_SERVER or 127.0.0.1:9090),
 --actor NAME (default $SWITCHBOARD_ACTOR) and --timeout DURATION.
@@ -193,6 +194,12 @@ func ticketCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.StringVar(&reason, "reason", "", "why (required when closing without a return visit)")
 		call[action] = func(c pb.TicketServiceClient, ctx context.Context, id string) (proto.Message, error) {
 			return c.CloseTicket(ctx, &pb.CloseTicketRequest{Id: id, Reason: reason})
+		}
+	case "reclassify":
+		fs.StringVar(&category, "category", "", "the new category code (required)")
+		fs.StringVar(&reason, "reason", "", "why, for the history")
+		call[action] = func(c pb.TicketServiceClient, ctx context.Context, id string) (proto.Message, error) {
+			return c.ReclassifyTicket(ctx, &pb.ReclassifyTicketRequest{Id: id, Category: category, Reason: reason})
 		}
 	case "answer":
 		fs.StringVar(&text, "text", "", "the answer given to the caller")

@@ -62,10 +62,13 @@ func seedDemo(ctx context.Context, svc pb.TicketServiceServer) (int, error) {
 		if err != nil {
 			return i, fmt.Errorf("demo ticket %d (%s): %w", i+1, d.Title, err)
 		}
-		if t.GetVersion() > 1 {
+		if t.GetVersion() > 1 && !autoDispatchedOnly(octx, svc, t) {
 			continue // filed by an earlier demo run and already acted on
 		}
 		for _, a := range d.Actions {
+			if t.GetState() == pb.State_DISPATCHED && (a.Do == "dispatch" || a.Do == "answer") {
+				continue // dispatched at intake (dispatch.autoDispatch)
+			}
 			var err error
 			switch a.Do {
 			case "dispatch":
@@ -85,4 +88,15 @@ func seedDemo(ctx context.Context, svc pb.TicketServiceServer) (int, error) {
 		}
 	}
 	return len(file.Tickets), nil
+}
+
+// autoDispatchedOnly reports whether t's only action since its creation is
+// the dispatch intake made (dispatch.autoDispatch).
+func autoDispatchedOnly(ctx context.Context, svc pb.TicketServiceServer, t *pb.Ticket) bool {
+	evs, err := svc.ListTicketEvents(ctx, &pb.ListTicketEventsRequest{Id: t.GetId()})
+	if err != nil {
+		return false
+	}
+	e := evs.GetEvents()
+	return len(e) == 2 && e[1].GetActor() == service.AutoDispatchActor
 }

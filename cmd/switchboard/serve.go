@@ -181,6 +181,7 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		NewID:          idSource.New,
 		Logger:         log,
 		Legacy:         counter{legacy},
+		AutoDispatch:   cfg.Dispatch.AutoDispatch,
 	})
 	srv, err := server.New(server.Options{
 		HTTPAddr:      cfg.HTTP.Addr,

@@ -44,6 +44,8 @@ type Config struct {
 	RetiredNumbers string `yaml:"retiredNumbers"`
 	// Deadlines are the sign-for, reply and extension limits.
 	Deadlines deadline.PolicyConfig `yaml:"deadlines"`
+	// Dispatch sets how work orders are dispatched.
+	Dispatch Dispatch `yaml:"dispatch"`
 	// Log sets logging.
 	Log Log `yaml:"log"`
 	// ShutdownGrace is how long in-flight requests may take to finish on
@@ -99,6 +101,16 @@ type Consul struct {
 	Register bool `yaml:"register"`
 }
 
+// Dispatch configures dispatching.
+type Dispatch struct {
+	// AutoDispatch, when true (default), files a ticket for which intake
+	// finds a unit — by a routing rule for its category and region, else the
+	// handling unit of the legacy number dialed — already dispatched to it, in
+	// the transaction that creates it. When false such tickets stay RECEIVED
+	// with the unit as a suggestion for the operator.
+	AutoDispatch bool `yaml:"autoDispatch"`
+}
+
 // Log configures logging.
 type Log struct {
 	// Level is debug, info (default), warn or error.
@@ -117,6 +129,7 @@ func Default() Config {
 		RetiredNumbers: "refuse",
 		Registry:       Registry{Source: "embedded", Consul: Consul{Address: "127.0.0.1:8500", Prefix: "switchboard/registry"}},
 		Deadlines:      deadline.DefaultPolicyConfig(),
+		Dispatch:       Dispatch{AutoDispatch: true},
 		Log:            Log{Level: "info", Format: "json"},
 		ShutdownGrace:  10 * time.Second,
 	}

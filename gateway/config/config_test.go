@@ -15,7 +15,7 @@ func TestGoodFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := Default()
-		if c.HTTP != d.HTTP || c.GRPC != d.GRPC || c.DataDir != "./data" || c.Store.Driver != "sqlite" {
+		if c.HTTP != d.HTTP || c.GRPC != d.GRPC || c.DataDir != "./data" || c.Store.Driver != "sqlite" || !c.Dispatch.AutoDispatch {
 			t.Fatalf("defaults changed: %+v", c)
 		}
 	})
@@ -25,7 +25,7 @@ func TestGoodFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Store.Driver != "postgres" || c.Store.MaxBatch != 128 || c.ShutdownGrace != 30*time.Second || c.GRPC.Addr != "[::1]:9443" || c.Log.Format != "text" {
+		if c.Store.Driver != "postgres" || c.Store.MaxBatch != 128 || c.ShutdownGrace != 30*time.Second || c.GRPC.Addr != "[::1]:9443" || c.Log.Format != "text" || c.Dispatch.AutoDispatch {
 			t.Fatalf("full config decoded as %+v", c)
 		}
 	})

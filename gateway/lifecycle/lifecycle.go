@@ -9,7 +9,10 @@
 //	   ▼                                            ▼                 ▼
 //	ANSWERED               IN_PROGRESS ◀─decideExtension─ EXTENSION_REQUESTED   REOPENED ──sign──▶ SIGNED
 //
-// supervise (督办) flags an open ticket without changing its state.
+// supervise (督办) flags an open ticket without changing its state. reclassify
+// (改类) changes the category of any ticket not yet closed; when the new
+// category routes a dispatched or handled ticket to another unit, it moves the
+// ticket there: back to DISPATCHED, with new deadlines.
 package lifecycle
 
 import (
@@ -41,20 +44,27 @@ const (
 	Reopen           Action = "reopen"
 	Close            Action = "close"
 	Answer           Action = "answer"
+	Reclassify       Action = "reclassify"
 )
 
 // allowed is the transition table: the actions each state permits.
 var allowed = map[ticket.State][]Action{
-	ticket.Received:           {Dispatch, Answer},
-	ticket.Returned:           {Dispatch, Answer},
-	ticket.Dispatched:         {Sign, Return, Supervise},
-	ticket.Reopened:           {Sign, Return, Supervise},
-	ticket.Signed:             {RequestExtension, Supervise, Reply, Return},
-	ticket.InProgress:         {RequestExtension, Supervise, Reply},
-	ticket.ExtensionRequested: {DecideExtension, Supervise},
-	ticket.Replied:            {Visit, Reopen, Close},
-	ticket.Visited:            {Close, Reopen},
+	ticket.Received:           {Dispatch, Answer, Reclassify},
+	ticket.Returned:           {Dispatch, Answer, Reclassify},
+	ticket.Dispatched:         {Sign, Return, Supervise, Reclassify},
+	ticket.Reopened:           {Sign, Return, Supervise, Reclassify},
+	ticket.Signed:             {RequestExtension, Supervise, Reply, Return, Reclassify},
+	ticket.InProgress:         {RequestExtension, Supervise, Reply, Reclassify},
+	ticket.ExtensionRequested: {DecideExtension, Supervise, Reclassify},
+	ticket.Replied:            {Visit, Reopen, Close, Reclassify},
+	ticket.Visited:            {Close, Reopen, Reclassify},
 }
+
+// Movable reports whether a reclassification may move a ticket in state s to
+// another unit: it is with a unit that has yet to sign or is handling it. A
+// ticket not yet dispatched only gets a new suggestion; a replied one keeps
+// its unit (the category change is for the record).
+func Movable(s ticket.State) bool { return s.AwaitingSign() || s.Handling() }
 
 // Allowed returns the actions permitted in state s (none for terminal states).
 func Allowed(s ticket.State) []Action { return slices.Clone(allowed[s]) }
@@ -78,10 +88,15 @@ type Command struct {
 	Actor  string
 	Reason string
 
-	HandlingUnit    string         // dispatch
-	CoHandlingUnits []string       // dispatch
-	Category        string         // dispatch: optional reclassification
-	Urgency         ticket.Urgency // dispatch: optional change
+	// HandlingUnit is the unit to dispatch to; for reclassify, the unit the
+	// new category routes to ("" when no rule routes it): a Movable ticket
+	// moves there, a ticket not yet dispatched gets it as its suggestion.
+	HandlingUnit    string
+	CoHandlingUnits []string // dispatch
+	// Category is the new category: optional for dispatch, required for
+	// reclassify.
+	Category string
+	Urgency  ticket.Urgency // dispatch: optional change
 
 	Days    int  // requestExtension, decideExtension
 	Approve bool // decideExtension
@@ -203,6 +218,29 @@ func (m *Machine) Apply(t ticket.Ticket, c Command, now time.Time) (ticket.Ticke
 		details["handlingUnit"] = n.HandlingUnit
 		details["signBy"] = stamp(n.SignBy)
 		details["replyBy"] = stamp(n.ReplyBy)
+	case Reclassify:
+		details["previousCategory"] = t.Category
+		details["category"] = c.Category
+		n.Category = c.Category
+		switch {
+		case c.HandlingUnit == "" || c.HandlingUnit == t.HandlingUnit:
+		case Movable(t.State):
+			// The old unit is withdrawn; the new one starts afresh.
+			details["previousHandlingUnit"] = t.HandlingUnit
+			details["handlingUnit"] = c.HandlingUnit
+			n.HandlingUnit = c.HandlingUnit
+			n.CoHandlingUnits = slices.DeleteFunc(n.CoHandlingUnits, func(u string) bool { return u == c.HandlingUnit })
+			n.State = ticket.Dispatched
+			n.DispatchTime = now
+			n.SignBy, n.ReplyBy = m.deadlines.Deadlines(now, string(n.Urgency), string(n.RequestType), n.Category)
+			n.SignTime, n.ReplyTime = time.Time{}, time.Time{}
+			n.ExtensionDaysRequested = 0
+			details["signBy"] = stamp(n.SignBy)
+			details["replyBy"] = stamp(n.ReplyBy)
+		case t.State == ticket.Received || t.State == ticket.Returned:
+			n.SuggestedUnit, n.SuggestedBy = c.HandlingUnit, ticket.SuggestedByRule
+			details["suggestedUnit"] = c.HandlingUnit
+		}
 	case Close:
 		n.State = ticket.Closed
 		n.CloseTime = now
@@ -285,6 +323,13 @@ func (m *Machine) checkParams(t ticket.Ticket, c Command, now time.Time) error {
 		}
 	case Return, Reopen:
 		text("reason", c.Reason, true)
+	case Reclassify:
+		switch {
+		case strings.TrimSpace(c.Category) == "":
+			v.Add("category", "required")
+		case c.Category == t.Category:
+			v.Add("category", "is already the ticket's category %q", c.Category)
+		}
 	case RequestExtension:
 		// The limit is on all extensions of a ticket together.
 		left := m.deadlines.MaxExtensionDays() - t.ExtensionDaysGranted

@@ -90,6 +90,9 @@ func randomCommand(r *rand.Rand, tk ticket.Ticket, now time.Time) lifecycle.Comm
 	case lifecycle.Visit:
 		c.Satisfaction = pick[ticket.Satisfaction](r, ticket.Satisfied, ticket.BasicallySatisfied, ticket.Dissatisfied, ticket.Dissatisfied, "", "MEH")
 		c.Resolved = r.IntN(2) == 0
+	case lifecycle.Reclassify:
+		c.Category = pick(r, "", "0101", "010502", "0301", "110403", "110403")
+		c.HandlingUnit = pick(r, "", "", tk.HandlingUnit, "unit-a", "unit-e")
 	}
 	return c
 }

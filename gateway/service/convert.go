@@ -86,6 +86,7 @@ func toProto(t *ticket.Ticket, now time.Time) *pb.Ticket {
 		Version:                t.Version,
 		Hotline:                t.Hotline,
 		SuggestedUnit:          t.SuggestedUnit,
+		SuggestedBy:            string(t.SuggestedBy),
 		Emergency:              t.Emergency,
 	}
 	return out

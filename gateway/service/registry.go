@@ -492,7 +492,7 @@ func (s *Registry) ExportRegistry(ctx context.Context, _ *pb.ExportRegistryReque
 }
 
 // MarshalProvince writes p as a province file that registry.LoadProvince
-// reads back to the same registry: UTF-8, units one per line, hotlines and
+// reads back to the same registry: UTF-8, units and rules one per line, hotlines and
 // backends as blocks (lists of scalars on one line), and header as a comment
 // on top.
 func MarshalProvince(p *registry.ProvinceFile, header string) ([]byte, error) {
@@ -504,7 +504,7 @@ func MarshalProvince(p *registry.ProvinceFile, header string) ([]byte, error) {
 		doc.HeadComment = "# " + strings.ReplaceAll(header, "\n", "\n# ")
 	}
 	for i := 0; i+1 < len(doc.Content); i += 2 {
-		if doc.Content[i].Value == "units" {
+		if v := doc.Content[i].Value; v == "units" || v == "rules" {
 			for _, u := range doc.Content[i+1].Content {
 				u.Style = yaml.FlowStyle
 			}

@@ -37,6 +37,7 @@ type Tickets struct {
 	newID   func(time.Time) string
 	log     *slog.Logger
 	legacy  LegacyCounter
+	auto    bool
 }
 
 // Config is what Tickets needs. Now and NewID are passed in so tests control
@@ -53,6 +54,9 @@ type Config struct {
 	Logger         *slog.Logger
 	// Legacy, if set, counts requests arriving on each legacy number.
 	Legacy LegacyCounter
+	// AutoDispatch files a ticket for which intake finds a unit (by a routing
+	// rule or the legacy number's handling unit) already dispatched to it.
+	AutoDispatch bool
 }
 
 // RetiredNumbers is the policy for requests arriving on a retired number.
@@ -77,7 +81,7 @@ func New(c Config) *Tickets {
 		c.RetiredNumbers = RefuseRetired
 	}
 	return &Tickets{store: c.Store, machine: c.Machine, routes: c.Routes, retired: c.RetiredNumbers,
-		now: c.Now, newID: c.NewID, log: c.Logger, legacy: c.Legacy}
+		now: c.Now, newID: c.NewID, log: c.Logger, legacy: c.Legacy, auto: c.AutoDispatch}
 }
 
 // Metadata keys the service reads. The REST mux maps the HTTP headers
@@ -135,11 +139,15 @@ func (s *Tickets) CreateTicket(ctx context.Context, req *pb.CreateTicketRequest)
 		return nil, s.fail(ctx, err)
 	}
 	now := s.clock()
-	if err := s.route(&t, now); err != nil {
+	snap := s.routes()
+	if err := s.route(snap, &t, now); err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	t, ev := s.machine.NewTicket(t, s.newID(now), actor(ctx), now)
 	c := store.Create{Ticket: t, Event: ev}
+	if s.auto {
+		s.autoDispatch(ctx, snap, &c, now)
+	}
 	if key != "" {
 		c.IdempotencyKey, c.Fingerprint = key, intake.Fingerprint(t)
 	}
@@ -156,12 +164,57 @@ func (s *Tickets) CreateTicket(ctx context.Context, req *pb.CreateTicketRequest)
 }
 
 // route tags a new ticket with the legacy hotline its dialed number belongs to
-// (in force at now) and the unit the registry routes that hotline to.
-func (s *Tickets) route(t *ticket.Ticket, now time.Time) error {
+// (in force at now) and suggests the unit to dispatch it to: the unit of the
+// routing rule for its category and region when it has a category and a rule
+// matches, else the handling unit of the legacy hotline.
+func (s *Tickets) route(snap *registry.Snapshot, t *ticket.Ticket, now time.Time) error {
+	if err := s.tagHotline(snap, t, now); err != nil {
+		return err
+	}
+	if t.Category != "" {
+		if u, ok := snap.Route(t.Category, t.Location.RegionCode); ok {
+			t.SuggestedUnit, t.SuggestedBy = u, ticket.SuggestedByRule
+		}
+	}
+	return nil
+}
+
+// autoDispatch turns the creation c into the creation of a ticket already
+// dispatched to its suggested unit: the dispatch event written with the
+// creation event, and the work order's outbox messages. Emergency tickets are
+// handed off by the operator and stay RECEIVED.
+func (s *Tickets) autoDispatch(ctx context.Context, snap *registry.Snapshot, c *store.Create, now time.Time) {
+	t := c.Ticket
+	if t.SuggestedUnit == "" || t.Emergency {
+		return
+	}
+	reason := "按原热线归口自动派单"
+	if t.SuggestedBy == ticket.SuggestedByRule {
+		reason = "按派单规则自动派单"
+	}
+	d, ev, err := s.machine.Apply(t, lifecycle.Command{Action: lifecycle.Dispatch, Actor: AutoDispatchActor,
+		HandlingUnit: t.SuggestedUnit, Reason: reason}, now)
+	if err != nil {
+		// The registry vouches for the unit, so this is a bug; the ticket is
+		// still filed, for an operator to dispatch.
+		s.log.ErrorContext(ctx, "auto-dispatch refused; the ticket stays received", "ticket", t.ID, "unit", t.SuggestedUnit, "err", err)
+		return
+	}
+	c.Ticket = d
+	c.More = append(c.More, ev)
+	c.Outbox = append(c.Outbox, outboxFor(snap, lifecycle.Dispatch, &d, &ev)...)
+}
+
+// AutoDispatchActor is the actor of dispatches made at intake.
+const AutoDispatchActor = "system:auto-dispatch"
+
+// tagHotline tags t with the legacy hotline dialed and suggests its handling
+// unit; a retired number is refused or forwarded as configured.
+func (s *Tickets) tagHotline(snap *registry.Snapshot, t *ticket.Ticket, now time.Time) error {
 	if t.DialedNumber == "12345" {
 		return nil
 	}
-	h, ok := s.routes().HotlineAt(t.DialedNumber, now)
+	h, ok := snap.HotlineAt(t.DialedNumber, now)
 	if !ok {
 		return nil // not a legacy hotline: an ordinary number, or one we do not track
 	}
@@ -179,7 +232,9 @@ func (s *Tickets) route(t *ticket.Ticket, now time.Time) error {
 		t.Urgency = ticket.Critical
 	}
 	t.Hotline = h.Number + " " + h.Name
-	t.SuggestedUnit = h.HandlingUnit
+	if h.HandlingUnit != "" {
+		t.SuggestedUnit, t.SuggestedBy = h.HandlingUnit, ticket.SuggestedByHotline
+	}
 	return nil
 }
 
@@ -325,12 +380,19 @@ func (s *Tickets) act(ctx context.Context, ref string, c lifecycle.Command) (*pb
 	}
 	c.Actor = actor(ctx)
 	now := s.clock()
+	snap := s.routes()
 	t, err := s.store.UpdateTicket(ctx, ref, func(cur ticket.Ticket) (store.Change, error) {
-		next, ev, err := s.machine.Apply(cur, c, now)
+		cmd := c
+		if cmd.Action == lifecycle.Reclassify {
+			// Route the new category in the ticket's region; the machine
+			// decides what the answer means in the ticket's state.
+			cmd.HandlingUnit, _ = snap.Route(cmd.Category, cur.Location.RegionCode)
+		}
+		next, ev, err := s.machine.Apply(cur, cmd, now)
 		if err != nil {
 			return store.Change{}, err
 		}
-		return store.Change{Ticket: next, Event: ev, Outbox: outboxFor(c.Action, &next, &ev)}, nil
+		return store.Change{Ticket: next, Event: ev, Outbox: outboxFor(snap, c.Action, &next, &ev)}, nil
 	})
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -339,12 +401,31 @@ func (s *Tickets) act(ctx context.Context, ref string, c lifecycle.Command) (*pb
 	return toProto(&t, now), nil
 }
 
-// outboxFor returns the deliveries an action owes the handling unit's system:
-// the work order itself when it is (re)assigned, and notices of what the centre
-// decided about it. Actions the unit takes itself owe it nothing.
-func outboxFor(a lifecycle.Action, t *ticket.Ticket, ev *ticket.Event) []store.Message {
+// outboxFor returns the deliveries an action owes the units' systems: the
+// work order itself when it is (re)assigned, and notices of what the centre
+// decided about it. Actions the unit takes itself (sign, return, reply …) owe
+// it nothing: they are recorded in the history only. A reclassification that
+// moves the ticket sends the work order to the new unit and a withdrawal to
+// the old one. Each message names the backend the registry chooses for its
+// unit and the ticket's category (the one the old unit received it under, for
+// a withdrawal).
+func outboxFor(snap *registry.Snapshot, a lifecycle.Action, t *ticket.Ticket, ev *ticket.Event) []store.Message {
+	type send struct{ topic, unit, category string }
+	var sends []send
 	switch a {
 	case lifecycle.Dispatch, lifecycle.Reopen, lifecycle.Supervise, lifecycle.DecideExtension:
+		sends = append(sends, send{"ticket." + string(a), t.HandlingUnit, t.Category})
+		for _, u := range t.CoHandlingUnits {
+			sends = append(sends, send{"ticket." + string(a), u, t.Category})
+		}
+	case lifecycle.Reclassify:
+		old := ev.Details["previousHandlingUnit"]
+		if old == "" {
+			return nil // only the category changed
+		}
+		sends = append(sends,
+			send{"ticket." + string(lifecycle.Dispatch), t.HandlingUnit, t.Category},
+			send{TopicWithdraw, old, ev.Details["previousCategory"]})
 	default:
 		return nil
 	}
@@ -355,18 +436,27 @@ func outboxFor(a lifecycle.Action, t *ticket.Ticket, ev *ticket.Event) []store.M
 	if err != nil {
 		return nil // plain value types always marshal
 	}
-	units := append([]string{t.HandlingUnit}, t.CoHandlingUnits...)
-	msgs := make([]store.Message, 0, len(units))
-	for _, u := range units {
-		msgs = append(msgs, store.Message{
-			Topic:   "ticket." + string(a),
-			Unit:    u,
-			Key:     fmt.Sprintf("%s/%d/%s", t.ID, ev.Seq, u),
+	msgs := make([]store.Message, 0, len(sends))
+	for _, m := range sends {
+		msg := store.Message{
+			Topic:   m.topic,
+			Unit:    m.unit,
+			Key:     fmt.Sprintf("%s/%d/%s", t.ID, ev.Seq, m.unit),
 			Payload: payload,
-		})
+		}
+		if snap != nil {
+			if b, ok := snap.BackendFor(m.unit, m.category); ok {
+				msg.Backend = b.ID
+			}
+		}
+		msgs = append(msgs, msg)
 	}
 	return msgs
 }
+
+// TopicWithdraw is the topic of the message that tells a unit's system a work
+// order was taken away from it (moved to another unit by a reclassification).
+const TopicWithdraw = "ticket.withdraw"
 
 // checkUnits verifies that dispatch names units the registry knows.
 func (s *Tickets) checkUnits(ctx context.Context, unit string, co []string) error {
@@ -416,6 +506,21 @@ func (s *Tickets) DispatchTicket(ctx context.Context, req *pb.DispatchTicketRequ
 		Urgency:         ticket.Urgency(enumName(req.GetUrgency())),
 		Reason:          req.GetReason(),
 	})
+}
+
+// ReclassifyTicket implements pb.TicketServiceServer: a new category, and a
+// move to another unit when a routing rule sends the new category there.
+func (s *Tickets) ReclassifyTicket(ctx context.Context, req *pb.ReclassifyTicketRequest) (*pb.Ticket, error) {
+	if err := requireID(req.GetId()); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	switch c := req.GetCategory(); {
+	case c == "":
+		return nil, s.fail(ctx, errs.Invalidf("category", "required"))
+	case !validCategory(c):
+		return nil, s.fail(ctx, errs.Invalidf("category", "must be a taxonomy code of 2 to 12 digits, got %q", c))
+	}
+	return s.act(ctx, req.GetId(), lifecycle.Command{Action: lifecycle.Reclassify, Category: req.GetCategory(), Reason: req.GetReason()})
 }
 
 // SignTicket implements pb.TicketServiceServer.

@@ -64,6 +64,17 @@ const (
 	Dissatisfied       Satisfaction = "DISSATISFIED"
 )
 
+// SuggestedBy says what chose a ticket's suggested unit.
+type SuggestedBy string
+
+// The sources of a suggestion.
+const (
+	// SuggestedByRule: a routing rule matched the category and region.
+	SuggestedByRule SuggestedBy = "rule"
+	// SuggestedByHotline: the handling unit of the legacy number dialed.
+	SuggestedByHotline SuggestedBy = "hotline"
+)
+
 // Caller is the person who made the request. Phone and IDNumber are personal data.
 type Caller struct {
 	Name     string `json:"name,omitempty"`
@@ -93,11 +104,13 @@ type Ticket struct {
 	Urgency        Urgency     `json:"urgency"`
 
 	// Hotline is the legacy hotline dialed, when DialedNumber is one;
-	// SuggestedUnit is where the registry routes it; Emergency marks an
+	// SuggestedUnit is where the registry routes it and SuggestedBy what
+	// chose it (a routing rule or the legacy number); Emergency marks an
 	// emergency linkage number (hand off at once).
-	Hotline       string `json:"hotline,omitempty"`
-	SuggestedUnit string `json:"suggestedUnit,omitempty"`
-	Emergency     bool   `json:"emergency,omitempty"`
+	Hotline       string      `json:"hotline,omitempty"`
+	SuggestedUnit string      `json:"suggestedUnit,omitempty"`
+	SuggestedBy   SuggestedBy `json:"suggestedBy,omitempty"`
+	Emergency     bool        `json:"emergency,omitempty"`
 
 	HandlingUnit    string   `json:"handlingUnit,omitempty"`
 	CoHandlingUnits []string `json:"coHandlingUnits,omitempty"`

@@ -634,11 +634,15 @@ type Ticket struct {
 	// The legacy hotline the caller dialed, when dialed_number is one (e.g.
 	// "12315 市场监管投诉举报热线").
 	Hotline string `protobuf:"bytes,32,opt,name=hotline,proto3" json:"hotline,omitempty"`
-	// The unit the registry routes this ticket to (the legacy hotline's handling
-	// unit); dispatch uses it when the operator names no other unit.
+	// The unit the registry routes this ticket to: by a routing rule for the
+	// ticket's category and region, else the legacy hotline's handling unit;
+	// dispatch uses it when the operator names no other unit.
 	SuggestedUnit string `protobuf:"bytes,33,opt,name=suggested_unit,json=suggestedUnit,proto3" json:"suggested_unit,omitempty"`
 	// Dialed on an emergency linkage number (110/119/120/122): hand off at once.
-	Emergency     bool `protobuf:"varint,34,opt,name=emergency,proto3" json:"emergency,omitempty"`
+	Emergency bool `protobuf:"varint,34,opt,name=emergency,proto3" json:"emergency,omitempty"`
+	// What chose suggested_unit: "rule" (a routing rule) or "hotline" (the
+	// legacy number dialed); empty when there is no suggestion.
+	SuggestedBy   string `protobuf:"bytes,35,opt,name=suggested_by,json=suggestedBy,proto3" json:"suggested_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -911,6 +915,13 @@ func (x *Ticket) GetEmergency() bool {
 	return false
 }
 
+func (x *Ticket) GetSuggestedBy() string {
+	if x != nil {
+		return x.SuggestedBy
+	}
+	return ""
+}
+
 // Event is one entry of a ticket's append-only history.
 type Event struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -918,7 +929,7 @@ type Event struct {
 	// 1 for the creation, then one more per action.
 	Seq int64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
 	// create, dispatch, sign, return, requestExtension, decideExtension, supervise,
-	// reply, visit, reopen, close, answer.
+	// reply, visit, reopen, close, answer, reclassify.
 	Action    string `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
 	FromState State  `protobuf:"varint,4,opt,name=from_state,json=fromState,proto3,enum=switchboard.v1.State" json:"from_state,omitempty"`
 	ToState   State  `protobuf:"varint,5,opt,name=to_state,json=toState,proto3,enum=switchboard.v1.State" json:"to_state,omitempty"`
@@ -1515,6 +1526,67 @@ func (x *SignTicketRequest) GetNote() string {
 	return ""
 }
 
+type ReclassifyTicketRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Required: the new category, a taxonomy code of 2 to 12 digits.
+	Category      string `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReclassifyTicketRequest) Reset() {
+	*x = ReclassifyTicketRequest{}
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReclassifyTicketRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReclassifyTicketRequest) ProtoMessage() {}
+
+func (x *ReclassifyTicketRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReclassifyTicketRequest.ProtoReflect.Descriptor instead.
+func (*ReclassifyTicketRequest) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ReclassifyTicketRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReclassifyTicketRequest) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *ReclassifyTicketRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 type ReturnTicketRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1526,7 +1598,7 @@ type ReturnTicketRequest struct {
 
 func (x *ReturnTicketRequest) Reset() {
 	*x = ReturnTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[13]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1538,7 +1610,7 @@ func (x *ReturnTicketRequest) String() string {
 func (*ReturnTicketRequest) ProtoMessage() {}
 
 func (x *ReturnTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[13]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1551,7 +1623,7 @@ func (x *ReturnTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnTicketRequest.ProtoReflect.Descriptor instead.
 func (*ReturnTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{13}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReturnTicketRequest) GetId() string {
@@ -1580,7 +1652,7 @@ type RequestExtensionRequest struct {
 
 func (x *RequestExtensionRequest) Reset() {
 	*x = RequestExtensionRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[14]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1592,7 +1664,7 @@ func (x *RequestExtensionRequest) String() string {
 func (*RequestExtensionRequest) ProtoMessage() {}
 
 func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[14]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1605,7 +1677,7 @@ func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestExtensionRequest.ProtoReflect.Descriptor instead.
 func (*RequestExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{14}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RequestExtensionRequest) GetId() string {
@@ -1642,7 +1714,7 @@ type DecideExtensionRequest struct {
 
 func (x *DecideExtensionRequest) Reset() {
 	*x = DecideExtensionRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[15]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1654,7 +1726,7 @@ func (x *DecideExtensionRequest) String() string {
 func (*DecideExtensionRequest) ProtoMessage() {}
 
 func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[15]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1667,7 +1739,7 @@ func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionRequest.ProtoReflect.Descriptor instead.
 func (*DecideExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{15}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DecideExtensionRequest) GetId() string {
@@ -1710,7 +1782,7 @@ type SuperviseTicketRequest struct {
 
 func (x *SuperviseTicketRequest) Reset() {
 	*x = SuperviseTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[16]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1722,7 +1794,7 @@ func (x *SuperviseTicketRequest) String() string {
 func (*SuperviseTicketRequest) ProtoMessage() {}
 
 func (x *SuperviseTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[16]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1735,7 +1807,7 @@ func (x *SuperviseTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuperviseTicketRequest.ProtoReflect.Descriptor instead.
 func (*SuperviseTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{16}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SuperviseTicketRequest) GetId() string {
@@ -1770,7 +1842,7 @@ type ReplyTicketRequest struct {
 
 func (x *ReplyTicketRequest) Reset() {
 	*x = ReplyTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[17]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1782,7 +1854,7 @@ func (x *ReplyTicketRequest) String() string {
 func (*ReplyTicketRequest) ProtoMessage() {}
 
 func (x *ReplyTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[17]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1795,7 +1867,7 @@ func (x *ReplyTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyTicketRequest.ProtoReflect.Descriptor instead.
 func (*ReplyTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{17}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReplyTicketRequest) GetId() string {
@@ -1824,7 +1896,7 @@ type VisitTicketRequest struct {
 
 func (x *VisitTicketRequest) Reset() {
 	*x = VisitTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[18]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1836,7 +1908,7 @@ func (x *VisitTicketRequest) String() string {
 func (*VisitTicketRequest) ProtoMessage() {}
 
 func (x *VisitTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[18]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1849,7 +1921,7 @@ func (x *VisitTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VisitTicketRequest.ProtoReflect.Descriptor instead.
 func (*VisitTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{18}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *VisitTicketRequest) GetId() string {
@@ -1890,7 +1962,7 @@ type ReopenTicketRequest struct {
 
 func (x *ReopenTicketRequest) Reset() {
 	*x = ReopenTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[19]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1902,7 +1974,7 @@ func (x *ReopenTicketRequest) String() string {
 func (*ReopenTicketRequest) ProtoMessage() {}
 
 func (x *ReopenTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[19]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1915,7 +1987,7 @@ func (x *ReopenTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenTicketRequest.ProtoReflect.Descriptor instead.
 func (*ReopenTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{19}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReopenTicketRequest) GetId() string {
@@ -1942,7 +2014,7 @@ type CloseTicketRequest struct {
 
 func (x *CloseTicketRequest) Reset() {
 	*x = CloseTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[20]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1954,7 +2026,7 @@ func (x *CloseTicketRequest) String() string {
 func (*CloseTicketRequest) ProtoMessage() {}
 
 func (x *CloseTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[20]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1967,7 +2039,7 @@ func (x *CloseTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseTicketRequest.ProtoReflect.Descriptor instead.
 func (*CloseTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{20}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CloseTicketRequest) GetId() string {
@@ -1995,7 +2067,7 @@ type AnswerTicketRequest struct {
 
 func (x *AnswerTicketRequest) Reset() {
 	*x = AnswerTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[21]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2007,7 +2079,7 @@ func (x *AnswerTicketRequest) String() string {
 func (*AnswerTicketRequest) ProtoMessage() {}
 
 func (x *AnswerTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[21]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +2092,7 @@ func (x *AnswerTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerTicketRequest.ProtoReflect.Descriptor instead.
 func (*AnswerTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{21}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AnswerTicketRequest) GetId() string {
@@ -2059,7 +2131,7 @@ const file_switchboard_v1_tickets_proto_rawDesc = "" +
 	"\blocation\x18\x06 \x01(\v2\x18.switchboard.v1.LocationR\blocation\x12\x1a\n" +
 	"\bcategory\x18\a \x01(\tR\bcategory\x12>\n" +
 	"\frequest_type\x18\b \x01(\x0e2\x1b.switchboard.v1.RequestTypeR\vrequestType\x121\n" +
-	"\aurgency\x18\t \x01(\x0e2\x17.switchboard.v1.UrgencyR\aurgency\"\xde\v\n" +
+	"\aurgency\x18\t \x01(\x0e2\x17.switchboard.v1.UrgencyR\aurgency\"\x81\f\n" +
 	"\x06Ticket\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
 	"\x0ftracking_number\x18\x02 \x01(\tR\x0etrackingNumber\x12+\n" +
@@ -2101,7 +2173,8 @@ const file_switchboard_v1_tickets_proto_rawDesc = "" +
 	"\aversion\x18\x1f \x01(\x03R\aversion\x12\x18\n" +
 	"\ahotline\x18  \x01(\tR\ahotline\x12%\n" +
 	"\x0esuggested_unit\x18! \x01(\tR\rsuggestedUnit\x12\x1c\n" +
-	"\temergency\x18\" \x01(\bR\temergencyB\v\n" +
+	"\temergency\x18\" \x01(\bR\temergency\x12!\n" +
+	"\fsuggested_by\x18# \x01(\tR\vsuggestedByB\v\n" +
 	"\t_resolved\"\x8e\x03\n" +
 	"\x05Event\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12\x10\n" +
@@ -2151,7 +2224,11 @@ const file_switchboard_v1_tickets_proto_rawDesc = "" +
 	"\x06reason\x18\x06 \x01(\tR\x06reason\"7\n" +
 	"\x11SignTicketRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04note\x18\x02 \x01(\tR\x04note\"=\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\"]\n" +
+	"\x17ReclassifyTicketRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
+	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"=\n" +
 	"\x13ReturnTicketRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"U\n" +
@@ -2238,7 +2315,7 @@ const file_switchboard_v1_tickets_proto_rawDesc = "" +
 	"\x18SATISFACTION_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSATISFIED\x10\x01\x12\x17\n" +
 	"\x13BASICALLY_SATISFIED\x10\x02\x12\x10\n" +
-	"\fDISSATISFIED\x10\x032\xcd\r\n" +
+	"\fDISSATISFIED\x10\x032\xca\x0e\n" +
 	"\rTicketService\x12h\n" +
 	"\fCreateTicket\x12#.switchboard.v1.CreateTicketRequest\x1a\x16.switchboard.v1.Ticket\"\x1b\x82\xd3\xe4\x93\x02\x15:\x06ticket\"\v/v1/tickets\x12_\n" +
 	"\tGetTicket\x12 .switchboard.v1.GetTicketRequest\x1a\x16.switchboard.v1.Ticket\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/tickets/{id}\x12k\n" +
@@ -2255,7 +2332,8 @@ const file_switchboard_v1_tickets_proto_rawDesc = "" +
 	"\vVisitTicket\x12\".switchboard.v1.VisitTicketRequest\x1a\x16.switchboard.v1.Ticket\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/tickets/{id}:visit\x12o\n" +
 	"\fReopenTicket\x12#.switchboard.v1.ReopenTicketRequest\x1a\x16.switchboard.v1.Ticket\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/tickets/{id}:reopen\x12l\n" +
 	"\vCloseTicket\x12\".switchboard.v1.CloseTicketRequest\x1a\x16.switchboard.v1.Ticket\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/tickets/{id}:close\x12o\n" +
-	"\fAnswerTicket\x12#.switchboard.v1.AnswerTicketRequest\x1a\x16.switchboard.v1.Ticket\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/tickets/{id}:answerBJZHgithub.com/switchboard12345/switchboard/api/switchboard/v1;switchboardv1b\x06proto3"
+	"\fAnswerTicket\x12#.switchboard.v1.AnswerTicketRequest\x1a\x16.switchboard.v1.Ticket\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/tickets/{id}:answer\x12{\n" +
+	"\x10ReclassifyTicket\x12'.switchboard.v1.ReclassifyTicketRequest\x1a\x16.switchboard.v1.Ticket\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/tickets/{id}:reclassifyBJZHgithub.com/switchboard12345/switchboard/api/switchboard/v1;switchboardv1b\x06proto3"
 
 var (
 	file_switchboard_v1_tickets_proto_rawDescOnce sync.Once
@@ -2270,7 +2348,7 @@ func file_switchboard_v1_tickets_proto_rawDescGZIP() []byte {
 }
 
 var file_switchboard_v1_tickets_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_switchboard_v1_tickets_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_switchboard_v1_tickets_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_switchboard_v1_tickets_proto_goTypes = []any{
 	(Channel)(0),                     // 0: switchboard.v1.Channel
 	(RequestType)(0),                 // 1: switchboard.v1.RequestType
@@ -2290,17 +2368,18 @@ var file_switchboard_v1_tickets_proto_goTypes = []any{
 	(*ListTicketEventsResponse)(nil), // 15: switchboard.v1.ListTicketEventsResponse
 	(*DispatchTicketRequest)(nil),    // 16: switchboard.v1.DispatchTicketRequest
 	(*SignTicketRequest)(nil),        // 17: switchboard.v1.SignTicketRequest
-	(*ReturnTicketRequest)(nil),      // 18: switchboard.v1.ReturnTicketRequest
-	(*RequestExtensionRequest)(nil),  // 19: switchboard.v1.RequestExtensionRequest
-	(*DecideExtensionRequest)(nil),   // 20: switchboard.v1.DecideExtensionRequest
-	(*SuperviseTicketRequest)(nil),   // 21: switchboard.v1.SuperviseTicketRequest
-	(*ReplyTicketRequest)(nil),       // 22: switchboard.v1.ReplyTicketRequest
-	(*VisitTicketRequest)(nil),       // 23: switchboard.v1.VisitTicketRequest
-	(*ReopenTicketRequest)(nil),      // 24: switchboard.v1.ReopenTicketRequest
-	(*CloseTicketRequest)(nil),       // 25: switchboard.v1.CloseTicketRequest
-	(*AnswerTicketRequest)(nil),      // 26: switchboard.v1.AnswerTicketRequest
-	nil,                              // 27: switchboard.v1.Event.DetailsEntry
-	(*timestamppb.Timestamp)(nil),    // 28: google.protobuf.Timestamp
+	(*ReclassifyTicketRequest)(nil),  // 18: switchboard.v1.ReclassifyTicketRequest
+	(*ReturnTicketRequest)(nil),      // 19: switchboard.v1.ReturnTicketRequest
+	(*RequestExtensionRequest)(nil),  // 20: switchboard.v1.RequestExtensionRequest
+	(*DecideExtensionRequest)(nil),   // 21: switchboard.v1.DecideExtensionRequest
+	(*SuperviseTicketRequest)(nil),   // 22: switchboard.v1.SuperviseTicketRequest
+	(*ReplyTicketRequest)(nil),       // 23: switchboard.v1.ReplyTicketRequest
+	(*VisitTicketRequest)(nil),       // 24: switchboard.v1.VisitTicketRequest
+	(*ReopenTicketRequest)(nil),      // 25: switchboard.v1.ReopenTicketRequest
+	(*CloseTicketRequest)(nil),       // 26: switchboard.v1.CloseTicketRequest
+	(*AnswerTicketRequest)(nil),      // 27: switchboard.v1.AnswerTicketRequest
+	nil,                              // 28: switchboard.v1.Event.DetailsEntry
+	(*timestamppb.Timestamp)(nil),    // 29: google.protobuf.Timestamp
 }
 var file_switchboard_v1_tickets_proto_depIdxs = []int32{
 	0,  // 0: switchboard.v1.NewTicket.channel:type_name -> switchboard.v1.Channel
@@ -2314,27 +2393,27 @@ var file_switchboard_v1_tickets_proto_depIdxs = []int32{
 	6,  // 8: switchboard.v1.Ticket.location:type_name -> switchboard.v1.Location
 	1,  // 9: switchboard.v1.Ticket.request_type:type_name -> switchboard.v1.RequestType
 	2,  // 10: switchboard.v1.Ticket.urgency:type_name -> switchboard.v1.Urgency
-	28, // 11: switchboard.v1.Ticket.sign_by:type_name -> google.protobuf.Timestamp
-	28, // 12: switchboard.v1.Ticket.reply_by:type_name -> google.protobuf.Timestamp
+	29, // 11: switchboard.v1.Ticket.sign_by:type_name -> google.protobuf.Timestamp
+	29, // 12: switchboard.v1.Ticket.reply_by:type_name -> google.protobuf.Timestamp
 	4,  // 13: switchboard.v1.Ticket.satisfaction:type_name -> switchboard.v1.Satisfaction
-	28, // 14: switchboard.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
-	28, // 15: switchboard.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
-	28, // 16: switchboard.v1.Ticket.dispatch_time:type_name -> google.protobuf.Timestamp
-	28, // 17: switchboard.v1.Ticket.sign_time:type_name -> google.protobuf.Timestamp
-	28, // 18: switchboard.v1.Ticket.reply_time:type_name -> google.protobuf.Timestamp
-	28, // 19: switchboard.v1.Ticket.close_time:type_name -> google.protobuf.Timestamp
+	29, // 14: switchboard.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
+	29, // 15: switchboard.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
+	29, // 16: switchboard.v1.Ticket.dispatch_time:type_name -> google.protobuf.Timestamp
+	29, // 17: switchboard.v1.Ticket.sign_time:type_name -> google.protobuf.Timestamp
+	29, // 18: switchboard.v1.Ticket.reply_time:type_name -> google.protobuf.Timestamp
+	29, // 19: switchboard.v1.Ticket.close_time:type_name -> google.protobuf.Timestamp
 	3,  // 20: switchboard.v1.Event.from_state:type_name -> switchboard.v1.State
 	3,  // 21: switchboard.v1.Event.to_state:type_name -> switchboard.v1.State
-	27, // 22: switchboard.v1.Event.details:type_name -> switchboard.v1.Event.DetailsEntry
-	28, // 23: switchboard.v1.Event.time:type_name -> google.protobuf.Timestamp
+	28, // 22: switchboard.v1.Event.details:type_name -> switchboard.v1.Event.DetailsEntry
+	29, // 23: switchboard.v1.Event.time:type_name -> google.protobuf.Timestamp
 	7,  // 24: switchboard.v1.CreateTicketRequest.ticket:type_name -> switchboard.v1.NewTicket
 	3,  // 25: switchboard.v1.ListTicketsRequest.state:type_name -> switchboard.v1.State
-	28, // 26: switchboard.v1.ListTicketsRequest.created_after:type_name -> google.protobuf.Timestamp
-	28, // 27: switchboard.v1.ListTicketsRequest.created_before:type_name -> google.protobuf.Timestamp
+	29, // 26: switchboard.v1.ListTicketsRequest.created_after:type_name -> google.protobuf.Timestamp
+	29, // 27: switchboard.v1.ListTicketsRequest.created_before:type_name -> google.protobuf.Timestamp
 	8,  // 28: switchboard.v1.ListTicketsResponse.tickets:type_name -> switchboard.v1.Ticket
 	9,  // 29: switchboard.v1.ListTicketEventsResponse.events:type_name -> switchboard.v1.Event
 	2,  // 30: switchboard.v1.DispatchTicketRequest.urgency:type_name -> switchboard.v1.Urgency
-	28, // 31: switchboard.v1.SuperviseTicketRequest.reply_by:type_name -> google.protobuf.Timestamp
+	29, // 31: switchboard.v1.SuperviseTicketRequest.reply_by:type_name -> google.protobuf.Timestamp
 	4,  // 32: switchboard.v1.VisitTicketRequest.satisfaction:type_name -> switchboard.v1.Satisfaction
 	10, // 33: switchboard.v1.TicketService.CreateTicket:input_type -> switchboard.v1.CreateTicketRequest
 	11, // 34: switchboard.v1.TicketService.GetTicket:input_type -> switchboard.v1.GetTicketRequest
@@ -2342,32 +2421,34 @@ var file_switchboard_v1_tickets_proto_depIdxs = []int32{
 	14, // 36: switchboard.v1.TicketService.ListTicketEvents:input_type -> switchboard.v1.ListTicketEventsRequest
 	16, // 37: switchboard.v1.TicketService.DispatchTicket:input_type -> switchboard.v1.DispatchTicketRequest
 	17, // 38: switchboard.v1.TicketService.SignTicket:input_type -> switchboard.v1.SignTicketRequest
-	18, // 39: switchboard.v1.TicketService.ReturnTicket:input_type -> switchboard.v1.ReturnTicketRequest
-	19, // 40: switchboard.v1.TicketService.RequestExtension:input_type -> switchboard.v1.RequestExtensionRequest
-	20, // 41: switchboard.v1.TicketService.DecideExtension:input_type -> switchboard.v1.DecideExtensionRequest
-	21, // 42: switchboard.v1.TicketService.SuperviseTicket:input_type -> switchboard.v1.SuperviseTicketRequest
-	22, // 43: switchboard.v1.TicketService.ReplyTicket:input_type -> switchboard.v1.ReplyTicketRequest
-	23, // 44: switchboard.v1.TicketService.VisitTicket:input_type -> switchboard.v1.VisitTicketRequest
-	24, // 45: switchboard.v1.TicketService.ReopenTicket:input_type -> switchboard.v1.ReopenTicketRequest
-	25, // 46: switchboard.v1.TicketService.CloseTicket:input_type -> switchboard.v1.CloseTicketRequest
-	26, // 47: switchboard.v1.TicketService.AnswerTicket:input_type -> switchboard.v1.AnswerTicketRequest
-	8,  // 48: switchboard.v1.TicketService.CreateTicket:output_type -> switchboard.v1.Ticket
-	8,  // 49: switchboard.v1.TicketService.GetTicket:output_type -> switchboard.v1.Ticket
-	13, // 50: switchboard.v1.TicketService.ListTickets:output_type -> switchboard.v1.ListTicketsResponse
-	15, // 51: switchboard.v1.TicketService.ListTicketEvents:output_type -> switchboard.v1.ListTicketEventsResponse
-	8,  // 52: switchboard.v1.TicketService.DispatchTicket:output_type -> switchboard.v1.Ticket
-	8,  // 53: switchboard.v1.TicketService.SignTicket:output_type -> switchboard.v1.Ticket
-	8,  // 54: switchboard.v1.TicketService.ReturnTicket:output_type -> switchboard.v1.Ticket
-	8,  // 55: switchboard.v1.TicketService.RequestExtension:output_type -> switchboard.v1.Ticket
-	8,  // 56: switchboard.v1.TicketService.DecideExtension:output_type -> switchboard.v1.Ticket
-	8,  // 57: switchboard.v1.TicketService.SuperviseTicket:output_type -> switchboard.v1.Ticket
-	8,  // 58: switchboard.v1.TicketService.ReplyTicket:output_type -> switchboard.v1.Ticket
-	8,  // 59: switchboard.v1.TicketService.VisitTicket:output_type -> switchboard.v1.Ticket
-	8,  // 60: switchboard.v1.TicketService.ReopenTicket:output_type -> switchboard.v1.Ticket
-	8,  // 61: switchboard.v1.TicketService.CloseTicket:output_type -> switchboard.v1.Ticket
-	8,  // 62: switchboard.v1.TicketService.AnswerTicket:output_type -> switchboard.v1.Ticket
-	48, // [48:63] is the sub-list for method output_type
-	33, // [33:48] is the sub-list for method input_type
+	19, // 39: switchboard.v1.TicketService.ReturnTicket:input_type -> switchboard.v1.ReturnTicketRequest
+	20, // 40: switchboard.v1.TicketService.RequestExtension:input_type -> switchboard.v1.RequestExtensionRequest
+	21, // 41: switchboard.v1.TicketService.DecideExtension:input_type -> switchboard.v1.DecideExtensionRequest
+	22, // 42: switchboard.v1.TicketService.SuperviseTicket:input_type -> switchboard.v1.SuperviseTicketRequest
+	23, // 43: switchboard.v1.TicketService.ReplyTicket:input_type -> switchboard.v1.ReplyTicketRequest
+	24, // 44: switchboard.v1.TicketService.VisitTicket:input_type -> switchboard.v1.VisitTicketRequest
+	25, // 45: switchboard.v1.TicketService.ReopenTicket:input_type -> switchboard.v1.ReopenTicketRequest
+	26, // 46: switchboard.v1.TicketService.CloseTicket:input_type -> switchboard.v1.CloseTicketRequest
+	27, // 47: switchboard.v1.TicketService.AnswerTicket:input_type -> switchboard.v1.AnswerTicketRequest
+	18, // 48: switchboard.v1.TicketService.ReclassifyTicket:input_type -> switchboard.v1.ReclassifyTicketRequest
+	8,  // 49: switchboard.v1.TicketService.CreateTicket:output_type -> switchboard.v1.Ticket
+	8,  // 50: switchboard.v1.TicketService.GetTicket:output_type -> switchboard.v1.Ticket
+	13, // 51: switchboard.v1.TicketService.ListTickets:output_type -> switchboard.v1.ListTicketsResponse
+	15, // 52: switchboard.v1.TicketService.ListTicketEvents:output_type -> switchboard.v1.ListTicketEventsResponse
+	8,  // 53: switchboard.v1.TicketService.DispatchTicket:output_type -> switchboard.v1.Ticket
+	8,  // 54: switchboard.v1.TicketService.SignTicket:output_type -> switchboard.v1.Ticket
+	8,  // 55: switchboard.v1.TicketService.ReturnTicket:output_type -> switchboard.v1.Ticket
+	8,  // 56: switchboard.v1.TicketService.RequestExtension:output_type -> switchboard.v1.Ticket
+	8,  // 57: switchboard.v1.TicketService.DecideExtension:output_type -> switchboard.v1.Ticket
+	8,  // 58: switchboard.v1.TicketService.SuperviseTicket:output_type -> switchboard.v1.Ticket
+	8,  // 59: switchboard.v1.TicketService.ReplyTicket:output_type -> switchboard.v1.Ticket
+	8,  // 60: switchboard.v1.TicketService.VisitTicket:output_type -> switchboard.v1.Ticket
+	8,  // 61: switchboard.v1.TicketService.ReopenTicket:output_type -> switchboard.v1.Ticket
+	8,  // 62: switchboard.v1.TicketService.CloseTicket:output_type -> switchboard.v1.Ticket
+	8,  // 63: switchboard.v1.TicketService.AnswerTicket:output_type -> switchboard.v1.Ticket
+	8,  // 64: switchboard.v1.TicketService.ReclassifyTicket:output_type -> switchboard.v1.Ticket
+	49, // [49:65] is the sub-list for method output_type
+	33, // [33:49] is the sub-list for method input_type
 	33, // [33:33] is the sub-list for extension type_name
 	33, // [33:33] is the sub-list for extension extendee
 	0,  // [0:33] is the sub-list for field type_name
@@ -2386,7 +2467,7 @@ func file_switchboard_v1_tickets_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_tickets_proto_rawDesc), len(file_switchboard_v1_tickets_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

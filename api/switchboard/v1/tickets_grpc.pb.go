@@ -37,6 +37,7 @@ const (
 	TicketService_ReopenTicket_FullMethodName     = "/switchboard.v1.TicketService/ReopenTicket"
 	TicketService_CloseTicket_FullMethodName      = "/switchboard.v1.TicketService/CloseTicket"
 	TicketService_AnswerTicket_FullMethodName     = "/switchboard.v1.TicketService/AnswerTicket"
+	TicketService_ReclassifyTicket_FullMethodName = "/switchboard.v1.TicketService/ReclassifyTicket"
 )
 
 // TicketServiceClient is the client API for TicketService service.
@@ -89,6 +90,12 @@ type TicketServiceClient interface {
 	CloseTicket(ctx context.Context, in *CloseTicketRequest, opts ...grpc.CallOption) (*Ticket, error)
 	// AnswerTicket (直办/即时答复): the operator answered at intake; no dispatch.
 	AnswerTicket(ctx context.Context, in *AnswerTicketRequest, opts ...grpc.CallOption) (*Ticket, error)
+	// ReclassifyTicket (改类) changes the category of a ticket not yet closed. When
+	// a routing rule sends the new category to another unit than the one
+	// handling a DISPATCHED, REOPENED, SIGNED, IN_PROGRESS or EXTENSION_REQUESTED
+	// ticket, the ticket moves there: DISPATCHED again with new deadlines, the
+	// new unit is sent the work order and the old one a withdrawal.
+	ReclassifyTicket(ctx context.Context, in *ReclassifyTicketRequest, opts ...grpc.CallOption) (*Ticket, error)
 }
 
 type ticketServiceClient struct {
@@ -249,6 +256,16 @@ func (c *ticketServiceClient) AnswerTicket(ctx context.Context, in *AnswerTicket
 	return out, nil
 }
 
+func (c *ticketServiceClient) ReclassifyTicket(ctx context.Context, in *ReclassifyTicketRequest, opts ...grpc.CallOption) (*Ticket, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Ticket)
+	err := c.cc.Invoke(ctx, TicketService_ReclassifyTicket_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TicketServiceServer is the server API for TicketService service.
 // All implementations must embed UnimplementedTicketServiceServer
 // for forward compatibility.
@@ -299,6 +316,12 @@ type TicketServiceServer interface {
 	CloseTicket(context.Context, *CloseTicketRequest) (*Ticket, error)
 	// AnswerTicket (直办/即时答复): the operator answered at intake; no dispatch.
 	AnswerTicket(context.Context, *AnswerTicketRequest) (*Ticket, error)
+	// ReclassifyTicket (改类) changes the category of a ticket not yet closed. When
+	// a routing rule sends the new category to another unit than the one
+	// handling a DISPATCHED, REOPENED, SIGNED, IN_PROGRESS or EXTENSION_REQUESTED
+	// ticket, the ticket moves there: DISPATCHED again with new deadlines, the
+	// new unit is sent the work order and the old one a withdrawal.
+	ReclassifyTicket(context.Context, *ReclassifyTicketRequest) (*Ticket, error)
 	mustEmbedUnimplementedTicketServiceServer()
 }
 
@@ -353,6 +376,9 @@ func (UnimplementedTicketServiceServer) CloseTicket(context.Context, *CloseTicke
 }
 func (UnimplementedTicketServiceServer) AnswerTicket(context.Context, *AnswerTicketRequest) (*Ticket, error) {
 	return nil, status.Error(codes.Unimplemented, "method AnswerTicket not implemented")
+}
+func (UnimplementedTicketServiceServer) ReclassifyTicket(context.Context, *ReclassifyTicketRequest) (*Ticket, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReclassifyTicket not implemented")
 }
 func (UnimplementedTicketServiceServer) mustEmbedUnimplementedTicketServiceServer() {}
 func (UnimplementedTicketServiceServer) testEmbeddedByValue()                       {}
@@ -645,6 +671,24 @@ func _TicketService_AnswerTicket_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TicketService_ReclassifyTicket_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReclassifyTicketRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TicketServiceServer).ReclassifyTicket(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TicketService_ReclassifyTicket_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TicketServiceServer).ReclassifyTicket(ctx, req.(*ReclassifyTicketRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TicketService_ServiceDesc is the grpc.ServiceDesc for TicketService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -711,6 +755,10 @@ var TicketService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AnswerTicket",
 			Handler:    _TicketService_AnswerTicket_Handler,
+		},
+		{
+			MethodName: "ReclassifyTicket",
+			Handler:    _TicketService_ReclassifyTicket_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -62,6 +62,9 @@ type Claim struct {
 	// Exclude names backends not to claim for (their queue is full or their
 	// breaker is open).
 	Exclude []string
+	// Only, when set, claims for this backend alone (a half-open breaker's
+	// probe).
+	Only string
 }
 
 // Pending is a claimed or parked outbox message.

@@ -74,6 +74,10 @@ func (s *Store) Claim(ctx context.Context, c store.Claim) ([]store.Pending, erro
 			args = append(args, b)
 		}
 	}
+	if c.Only != "" {
+		exclude += " AND o.backend = ?"
+		args = append(args, c.Only)
+	}
 	args = append(args, c.Limit)
 	lock := ""
 	if s.d.name == "postgres" {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard12345/switchboard/deploy/examples"
+	"github.com/switchboard12345/switchboard/dispatch"
 	"github.com/switchboard12345/switchboard/gateway/config"
 	"github.com/switchboard12345/switchboard/gateway/deadline"
 	"github.com/switchboard12345/switchboard/gateway/lifecycle"
@@ -87,6 +88,8 @@ type app struct {
 	register func(ctx context.Context, httpAddr string) (func(context.Context) error, error)
 	tickets  *service.Tickets
 	server   *server.Server
+	// dispatcher delivers the outbox; nil when dispatch.deliver is off.
+	dispatcher *dispatch.Dispatcher
 }
 
 // build wires the application from cfg: explicit, in one place, no globals.
@@ -183,6 +186,14 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		Legacy:         counter{legacy},
 		AutoDispatch:   cfg.Dispatch.AutoDispatch,
 	})
+	var dispatcher *dispatch.Dispatcher
+	if cfg.Dispatch.Deliver {
+		dispatcher, err = newDispatcher(cfg, st, routes, consulSource, metrics, log)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	srv, err := server.New(server.Options{
 		HTTPAddr:      cfg.HTTP.Addr,
 		GRPCAddr:      cfg.GRPC.Addr,
@@ -201,7 +212,7 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		st.Close()
 		return nil, err
 	}
-	a := &app{store: st, source: source, routes: routes, tickets: tickets, server: srv}
+	a := &app{store: st, source: source, routes: routes, tickets: tickets, server: srv, dispatcher: dispatcher}
 	if consulSource != nil && cfg.Registry.Consul.Register {
 		a.register = func(ctx context.Context, httpAddr string) (func(context.Context) error, error) {
 			host, portText, _ := net.SplitHostPort(httpAddr)
@@ -257,6 +268,14 @@ func serve(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		log.Info("demo tickets filed", "tickets", n)
 	}
 	go a.routes.Run(ctx)
+	if a.dispatcher != nil {
+		// The dispatcher stops after the server (it may still deliver what
+		// the last requests wrote) and before the store closes.
+		dctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan error, 1)
+		go func() { done <- a.dispatcher.Run(dctx) }()
+		defer func() { stop(); <-done }()
+	}
 	if a.register != nil {
 		go func() {
 			httpAddr, _, err := a.server.Addrs(ctx)

@@ -109,6 +109,21 @@ type Dispatch struct {
 	// the transaction that creates it. When false such tickets stay RECEIVED
 	// with the unit as a suggestion for the operator.
 	AutoDispatch bool `yaml:"autoDispatch"`
+	// Deliver, when true (default), runs the dispatcher in this instance:
+	// it delivers the outbox to the departments' systems. Several instances
+	// on one PostgreSQL may all deliver.
+	Deliver bool `yaml:"deliver"`
+	// The dispatcher's defaults; a backend's own settings in the registry
+	// (maxInFlight, timeout, breaker) win. Zero takes the built-in default.
+	QueueCap            int           `yaml:"queueCap"`            // per backend, 64
+	MaxInFlight         int           `yaml:"maxInFlight"`         // per backend, 8
+	Timeout             time.Duration `yaml:"timeout"`             // per call, 5s
+	MaxAttempts         int           `yaml:"maxAttempts"`         // then dead-letter, 10
+	MaxAge              time.Duration `yaml:"maxAge"`              // then dead-letter, 72h
+	BackoffBase         time.Duration `yaml:"backoffBase"`         // 1s
+	BackoffMax          time.Duration `yaml:"backoffMax"`          // 5m
+	ConsecutiveFailures int           `yaml:"consecutiveFailures"` // open the breaker, 5
+	OpenFor             time.Duration `yaml:"openFor"`             // before a probe, 5s
 }
 
 // Log configures logging.
@@ -129,7 +144,7 @@ func Default() Config {
 		RetiredNumbers: "refuse",
 		Registry:       Registry{Source: "embedded", Consul: Consul{Address: "127.0.0.1:8500", Prefix: "switchboard/registry"}},
 		Deadlines:      deadline.DefaultPolicyConfig(),
-		Dispatch:       Dispatch{AutoDispatch: true},
+		Dispatch:       Dispatch{AutoDispatch: true, Deliver: true},
 		Log:            Log{Level: "info", Format: "json"},
 		ShutdownGrace:  10 * time.Second,
 	}
@@ -206,6 +221,18 @@ func (c Config) Validate() error {
 		}
 	default:
 		bad("registry.source", "must be embedded or consul, got %q", c.Registry.Source)
+	}
+	for key, v := range map[string]int{"dispatch.queueCap": c.Dispatch.QueueCap, "dispatch.maxInFlight": c.Dispatch.MaxInFlight,
+		"dispatch.maxAttempts": c.Dispatch.MaxAttempts, "dispatch.consecutiveFailures": c.Dispatch.ConsecutiveFailures} {
+		if v < 0 || v > 100000 {
+			bad(key, "must be between 0 (the default) and 100000, got %d", v)
+		}
+	}
+	for key, v := range map[string]time.Duration{"dispatch.timeout": c.Dispatch.Timeout, "dispatch.maxAge": c.Dispatch.MaxAge,
+		"dispatch.backoffBase": c.Dispatch.BackoffBase, "dispatch.backoffMax": c.Dispatch.BackoffMax, "dispatch.openFor": c.Dispatch.OpenFor} {
+		if v < 0 {
+			bad(key, "must not be negative, got %s", v)
+		}
 	}
 	switch c.RetiredNumbers {
 	case "refuse", "forward":

@@ -370,6 +370,10 @@ func decode(p *store.Pending) (message, error) {
 	if m.Ticket.ID == "" {
 		m.Ticket.ID = p.TicketID
 	}
+	if m.Ticket.TrackingNumber == "" {
+		// A message written with its ticket's creation predates the number.
+		m.Ticket.TrackingNumber = p.TrackingNumber
+	}
 	return m, nil
 }
 

@@ -69,17 +69,18 @@ type Claim struct {
 
 // Pending is a claimed or parked outbox message.
 type Pending struct {
-	ID       int64
-	TicketID string
-	Seq      int64
-	Topic    string
-	Unit     string
-	Backend  string
-	Key      string
-	Payload  []byte
-	Created  time.Time
-	Attempts int // attempts made before this claim
-	LastErr  string
+	ID             int64
+	TicketID       string
+	TrackingNumber string
+	Seq            int64
+	Topic          string
+	Unit           string
+	Backend        string
+	Key            string
+	Payload        []byte
+	Created        time.Time
+	Attempts       int // attempts made before this claim
+	LastErr        string
 	// Dead-letter details.
 	DeadReason string
 	DeadAt     time.Time

@@ -17,9 +17,9 @@ var _ store.Outbox = (*Store)(nil)
 
 // insertOutbox writes the messages a change produces, in the change's
 // transaction; the dispatcher delivers them later.
-func (s *Store) insertOutbox(tx *sql.Tx, ticketID string, seq int64, at time.Time, msgs []store.Message) error {
+func (s *Store) insertOutbox(tx *sql.Tx, ticketID, trackingNumber string, seq int64, at time.Time, msgs []store.Message) error {
 	for _, m := range msgs {
-		if _, err := s.exec(tx, qInsertOutbox, ticketID, seq, m.Topic, m.Unit, m.Backend, m.Key, m.Payload, millis(at)); err != nil {
+		if _, err := s.exec(tx, qInsertOutbox, ticketID, trackingNumber, seq, m.Topic, m.Unit, m.Backend, m.Key, m.Payload, millis(at)); err != nil {
 			return err
 		}
 	}
@@ -37,7 +37,7 @@ func (s *Store) notifyOutbox() {
 	}
 }
 
-const pendingCols = `id, ticket_id, seq, topic, unit, backend, idem_key, payload, created_at, attempts, last_error, dead_reason, done_at`
+const pendingCols = `id, ticket_id, tracking_number, seq, topic, unit, backend, idem_key, payload, created_at, attempts, last_error, dead_reason, done_at`
 
 func scanPending(rows *sql.Rows) ([]store.Pending, error) {
 	defer rows.Close()
@@ -45,7 +45,7 @@ func scanPending(rows *sql.Rows) ([]store.Pending, error) {
 	for rows.Next() {
 		var p store.Pending
 		var created, deadAt int64
-		if err := rows.Scan(&p.ID, &p.TicketID, &p.Seq, &p.Topic, &p.Unit, &p.Backend, &p.Key, &p.Payload,
+		if err := rows.Scan(&p.ID, &p.TicketID, &p.TrackingNumber, &p.Seq, &p.Topic, &p.Unit, &p.Backend, &p.Key, &p.Payload,
 			&created, &p.Attempts, &p.LastErr, &p.DeadReason, &deadAt); err != nil {
 			return nil, err
 		}

@@ -6,8 +6,8 @@ import "strings"
 const (
 	qInsertEvent = `INSERT INTO events (ticket_id, seq, action, from_state, to_state, actor, reason, details, at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qInsertOutbox = `INSERT INTO outbox (ticket_id, seq, topic, unit, backend, idem_key, payload, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	qInsertOutbox = `INSERT INTO outbox (ticket_id, tracking_number, seq, topic, unit, backend, idem_key, payload, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qOutboxDelivered = `UPDATE outbox SET state = 'done', done_at = ?, external_id = ?, attempts = attempts + 1,
 			last_error = '', lease_owner = '', lease_until = 0 WHERE id = ? AND lease_owner = ? AND state = 'pending'`
 	qOutboxRetry = `UPDATE outbox SET attempts = attempts + ?, next_at = ?, last_error = ?,

@@ -137,7 +137,7 @@ func (s *Store) createAll(tx *sql.Tx, ops []*op, res []error, numbers *tracker) 
 		if n := len(cr.c.More); n > 0 {
 			seq = cr.c.More[n-1].Seq // the messages report the last event
 		}
-		if err := s.insertOutbox(tx, t.ID, seq, t.CreateTime, cr.c.Outbox); err != nil {
+		if err := s.insertOutbox(tx, t.ID, cr.trackingNumber, seq, t.CreateTime, cr.c.Outbox); err != nil {
 			return err
 		}
 	}
@@ -307,7 +307,7 @@ func (s *Store) UpdateTicket(ctx context.Context, ref string, fn store.UpdateFun
 		if err := s.insertEvent(tx, ev); err != nil {
 			return err
 		}
-		if err := s.insertOutbox(tx, t.ID, ev.Seq, t.UpdateTime, ch.Outbox); err != nil {
+		if err := s.insertOutbox(tx, t.ID, cur.TrackingNumber, ev.Seq, t.UpdateTime, ch.Outbox); err != nil {
 			return err
 		}
 		if ch.UpdateKey != "" {

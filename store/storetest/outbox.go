@@ -74,6 +74,9 @@ func testOutboxLifecycle(t *testing.T, s store.Store) {
 		t.Fatalf("claimed %d messages, want 1", len(got))
 	}
 	m := got[0]
+	if m.TrackingNumber != tk.TrackingNumber || m.TrackingNumber == "" {
+		t.Fatalf("claimed tracking number %q, ticket has %q", m.TrackingNumber, tk.TrackingNumber)
+	}
 	if m.TicketID != tk.ID || m.Backend != "gz-samr-rest" || m.Unit != "gz-samr" || m.Key != tk.ID+"/1/gz-samr" || m.Attempts != 0 {
 		t.Fatalf("claimed %+v", m)
 	}

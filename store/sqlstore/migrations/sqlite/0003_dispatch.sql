@@ -11,6 +11,7 @@ ALTER TABLE outbox ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox ADD COLUMN done_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox ADD COLUMN dead_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN tracking_number TEXT NOT NULL DEFAULT '';
 DROP INDEX outbox_ticket;
 -- Due messages, in the order they are claimed.
 CREATE INDEX outbox_due ON outbox (next_at, id) WHERE state = 'pending';

@@ -25,6 +25,9 @@ import (
 )
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "dispatch" {
+		return benchDispatchCmd(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "intake" {
 		fmt.Fprintln(stderr, "Usage: switchboard bench intake [--duration D] [--clients 16,64]")
 		return usageError{"bench: the only benchmark is intake"}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard12345/switchboard/adapters"
 	"github.com/switchboard12345/switchboard/adapters/amqp"
+	"github.com/switchboard12345/switchboard/adapters/manual"
 	"github.com/switchboard12345/switchboard/adapters/open311"
 	"github.com/switchboard12345/switchboard/adapters/rest"
 	"github.com/switchboard12345/switchboard/adapters/smtp"
@@ -28,6 +29,7 @@ func adapterKinds(st *sqlstore.Store) map[string]adapters.Factory {
 		"soap":    soap.New,
 		"smtp":    smtp.Factory,
 		"amqp":    amqp.Factory,
+		"manual":  manual.New(st, time.Now),
 	}
 }
 

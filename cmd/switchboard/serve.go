@@ -194,6 +194,12 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 			return nil, err
 		}
 	}
+	// The dispatch API reports the dispatcher when this server runs one;
+	// without it, status is Unavailable and the inbox and dead letters still work.
+	var dispatchStatus service.DispatchStatus
+	if dispatcher != nil {
+		dispatchStatus = dispatcher
+	}
 	srv, err := server.New(server.Options{
 		HTTPAddr:      cfg.HTTP.Addr,
 		GRPCAddr:      cfg.GRPC.Addr,
@@ -202,6 +208,9 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		Tickets:       tickets,
 		RegistryAPI: service.NewRegistry(service.RegistryConfig{
 			Source: source, Routes: routes.Snapshot, Store: st, Now: time.Now, Logger: log,
+		}),
+		DispatchAPI: service.NewDispatch(service.DispatchConfig{
+			Outbox: st, Inbox: st, Status: dispatchStatus, Routes: routes.Snapshot, Now: time.Now, Logger: log,
 		}),
 		Store:    st,
 		Logger:   log,

@@ -40,6 +40,8 @@ type Options struct {
 	Tickets       pb.TicketServiceServer
 	// Registry, if set, serves the registry API too.
 	RegistryAPI pb.RegistryServiceServer
+	// DispatchAPI, if set, serves units' inboxes and the dispatch API too.
+	DispatchAPI pb.DispatchServiceServer
 	Store       store.Store
 	Logger      *slog.Logger
 	// Registry receives the server's metrics; nil makes a private registry.
@@ -96,6 +98,9 @@ func New(o Options) (*Server, error) {
 	if o.RegistryAPI != nil {
 		pb.RegisterRegistryServiceServer(s.grpc, o.RegistryAPI)
 	}
+	if o.DispatchAPI != nil {
+		pb.RegisterDispatchServiceServer(s.grpc, o.DispatchAPI)
+	}
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
@@ -114,6 +119,11 @@ func New(o Options) (*Server, error) {
 	}
 	if o.RegistryAPI != nil {
 		if err := pb.RegisterRegistryServiceHandlerServer(context.Background(), gw, o.RegistryAPI); err != nil {
+			return nil, fmt.Errorf("registering REST handlers: %w", err)
+		}
+	}
+	if o.DispatchAPI != nil {
+		if err := pb.RegisterDispatchServiceHandlerServer(context.Background(), gw, o.DispatchAPI); err != nil {
 			return nil, fmt.Errorf("registering REST handlers: %w", err)
 		}
 	}

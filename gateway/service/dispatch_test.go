@@ -48,6 +48,9 @@ type fakeDispatcher struct {
 func (f *fakeDispatcher) Status(context.Context) (dispatch.Status, error) { return f.status, nil }
 func (f *fakeDispatcher) Wake()                                           { f.woken.Add(1) }
 
+// noTickets stands in for the TicketService, which these tests do not use.
+type noTickets struct{ pb.UnimplementedTicketServiceServer }
+
 type dispatchFixture struct {
 	store *sqlstore.Store
 	svc   *service.Dispatch
@@ -86,7 +89,7 @@ func newDispatchFixture(t *testing.T, status service.DispatchStatus) *dispatchFi
 	})
 	srv, err := server.New(server.Options{
 		HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
-		Tickets:     struct{ pb.UnimplementedTicketServiceServer }{},
+		Tickets:     noTickets{},
 		DispatchAPI: f.svc,
 		Store:       st,
 	})

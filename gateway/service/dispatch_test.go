@@ -49,7 +49,9 @@ func (f *fakeDispatcher) Status(context.Context) (dispatch.Status, error) { retu
 func (f *fakeDispatcher) Wake()                                           { f.woken.Add(1) }
 
 // noTickets stands in for the TicketService, which these tests do not use.
-type noTickets struct{ pb.UnimplementedTicketServiceServer }
+type noTickets struct {
+	pb.UnimplementedTicketServiceServer
+}
 
 type dispatchFixture struct {
 	store *sqlstore.Store

@@ -21,6 +21,8 @@ Usage:
   switchboard ticket <create|get|list|events|dispatch|sign|return|request-extension|
                       decide-extension|supervise|reply|visit|reopen|close|answer> [flags]
   switchboard registry <import|export|list|show|set-status|history|report> [flags]
+  switchboard dispatch <status|dead-letters|redrive> [flags]
+  switchboard inbox <list|claim|ack> --unit UNIT [flags]
   switchboard bench intake [flags]
   switchboard version
 
@@ -67,6 +69,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return ticketCmd(ctx, args[1:], stdout, stderr)
 	case "registry":
 		return registryCmd(ctx, args[1:], stdout, stderr)
+	case "dispatch":
+		return dispatchCmd(ctx, args[1:], stdout, stderr)
+	case "inbox":
+		return inboxCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "version":

@@ -242,7 +242,7 @@ func withClient(ctx context.Context, cf *clientFlags, stdout io.Writer, fn func(
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	if cf.actor != "" {
-		ctx = metadata.AppendToOutgoingContext(ctx, service.MDActor, cf.actor)
+		ctx = metadata.AppendToOutgoingContext(ctx, service.MDActor, encodeActor(cf.actor))
 	}
 	msg, err := fn(ctx, pb.NewTicketServiceClient(conn))
 	if err != nil {

@@ -16,14 +16,16 @@ import (
 	"github.com/switchboard12345/switchboard/adapters/soap"
 	"github.com/switchboard12345/switchboard/dispatch"
 	"github.com/switchboard12345/switchboard/gateway/config"
+	"github.com/switchboard12345/switchboard/gateway/statusback"
 	"github.com/switchboard12345/switchboard/registry"
 	"github.com/switchboard12345/switchboard/registry/consul"
 	"github.com/switchboard12345/switchboard/store/sqlstore"
 )
 
-// adapterKinds are the adapters a backend's kind selects.
+// adapterKinds are the adapters a backend's kind selects. Each sees its
+// backend's settings without the gateway's own (webhook secret, poll interval).
 func adapterKinds(st *sqlstore.Store) map[string]adapters.Factory {
-	return map[string]adapters.Factory{
+	kinds := map[string]adapters.Factory{
 		"rest":    rest.Factory,
 		"open311": open311.Factory,
 		"soap":    soap.New,
@@ -31,6 +33,10 @@ func adapterKinds(st *sqlstore.Store) map[string]adapters.Factory {
 		"amqp":    amqp.Factory,
 		"manual":  manual.New(st, time.Now),
 	}
+	for k, f := range kinds {
+		kinds[k] = statusback.WrapFactory(f)
+	}
+	return kinds
 }
 
 // newDispatcher wires the dispatcher that delivers st's outbox.

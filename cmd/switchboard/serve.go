@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -23,6 +24,7 @@ import (
 	"github.com/switchboard12345/switchboard/gateway/lifecycle"
 	"github.com/switchboard12345/switchboard/gateway/server"
 	"github.com/switchboard12345/switchboard/gateway/service"
+	"github.com/switchboard12345/switchboard/gateway/statusback"
 	"github.com/switchboard12345/switchboard/internal/ids"
 	"github.com/switchboard12345/switchboard/registry"
 	"github.com/switchboard12345/switchboard/registry/consul"
@@ -90,6 +92,9 @@ type app struct {
 	server   *server.Server
 	// dispatcher delivers the outbox; nil when dispatch.deliver is off.
 	dispatcher *dispatch.Dispatcher
+	// poller polls department systems for status updates (Open311); nil
+	// when dispatch.deliver is off.
+	poller *statusback.Poller
 }
 
 // build wires the application from cfg: explicit, in one place, no globals.
@@ -200,6 +205,22 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 	if dispatcher != nil {
 		dispatchStatus = dispatcher
 	}
+	// Status back from department systems: signed webhooks on the HTTP
+	// port, and polling where the adapter lists updates.
+	webhook := statusback.NewHandler(statusback.HandlerConfig{
+		Routes: routes.Snapshot, Apply: tickets, Logger: log.With("component", "statusback"), Metrics: metrics,
+	})
+	var poller *statusback.Poller
+	if cfg.Dispatch.Deliver {
+		var endpoints func(ctx context.Context, service string) ([]string, error)
+		if consulSource != nil {
+			endpoints = consulSource.Endpoints
+		}
+		poller = statusback.NewPoller(statusback.PollerConfig{
+			Routes: routes.Snapshot, Kinds: adapterKinds(st), Endpoints: endpoints, Cursors: st, Apply: tickets,
+			Logger: log.With("component", "statuspoll"), Metrics: metrics,
+		})
+	}
 	srv, err := server.New(server.Options{
 		HTTPAddr:      cfg.HTTP.Addr,
 		GRPCAddr:      cfg.GRPC.Addr,
@@ -216,12 +237,13 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		Logger:   log,
 		Registry: metrics,
 		Degraded: routes.Degraded,
+		Handlers: map[string]http.Handler{statusback.Pattern: webhook},
 	})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	a := &app{store: st, source: source, routes: routes, tickets: tickets, server: srv, dispatcher: dispatcher}
+	a := &app{store: st, source: source, routes: routes, tickets: tickets, server: srv, dispatcher: dispatcher, poller: poller}
 	if consulSource != nil && cfg.Registry.Consul.Register {
 		a.register = func(ctx context.Context, httpAddr string) (func(context.Context) error, error) {
 			host, portText, _ := net.SplitHostPort(httpAddr)
@@ -283,6 +305,13 @@ func serve(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		dctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan error, 1)
 		go func() { done <- a.dispatcher.Run(dctx) }()
+		defer func() { stop(); <-done }()
+	}
+	if a.poller != nil {
+		// Like the dispatcher: stopped after the server, before the store.
+		pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan error, 1)
+		go func() { done <- a.poller.Run(pctx) }()
 		defer func() { stop(); <-done }()
 	}
 	if a.register != nil {

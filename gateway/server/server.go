@@ -50,6 +50,10 @@ type Options struct {
 	// still serves (e.g. the registry source is unreachable and routing runs
 	// on the last good snapshot); "" when all is well. /readyz reports it.
 	Degraded func() string
+	// Handlers are further HTTP endpoints by ServeMux pattern (e.g. the
+	// status webhook "POST /v1/backends/{backend}/updates"), served behind
+	// the REST middleware: request ids, metrics, the body limit, UTF-8.
+	Handlers map[string]http.Handler
 }
 
 // Server is the front door.
@@ -129,6 +133,9 @@ func New(o Options) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", s.restMiddleware(gw))
+	for pattern, h := range o.Handlers {
+		mux.Handle(pattern, s.restMiddleware(h))
+	}
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(api.OpenAPI)

@@ -67,6 +67,10 @@ func newFixture(t *testing.T, path string, adjust func(p *registry.ProvinceFile)
 	}
 	for i := range p.Backends {
 		b := &p.Backends[i]
+		// Only the backends named below have secrets here, whatever the
+		// example province gives its demo.
+		delete(b.Config, statusback.KeyWebhookSecret)
+		delete(b.Config, statusback.KeyWebhookSecretEnv)
 		switch b.ID {
 		case "gz-samr-rest", "gz-samr-market":
 			b.Config = map[string]string{statusback.KeyWebhookSecret: samrSecret}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/switchboard12345/switchboard/gateway/statusback"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -115,7 +116,7 @@ func TestProvinceServesTheExampleBackends(t *testing.T) {
 	for _, id := range []string{"gd-samr-rest", "gz-samr-rest", "gd-samr-food"} {
 		t.Run(id, func(t *testing.T) {
 			b, eps := s.backend(t, id)
-			a, err := rest.New(adapters.Config{Backend: id, Endpoints: eps, Settings: b.Config})
+			a, err := rest.New(adapters.Config{Backend: id, Endpoints: eps, Settings: statusback.AdapterSettings(b.Config)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,7 +156,7 @@ func TestProvinceServesTheExampleBackends(t *testing.T) {
 	t.Run("gz-urban-open311", func(t *testing.T) {
 		b, eps := s.backend(t, "gz-urban-open311")
 		settings := map[string]string{"serviceCodeMap": "default=general"}
-		for k, v := range b.Config {
+		for k, v := range statusback.AdapterSettings(b.Config) {
 			settings[k] = v
 		}
 		a, err := open311.New(adapters.Config{Backend: b.ID, Endpoints: eps, Settings: settings})
@@ -180,7 +181,7 @@ func TestProvinceServesTheExampleBackends(t *testing.T) {
 
 	t.Run("faults toggle through the admin API", func(t *testing.T) {
 		b, eps := s.backend(t, "gd-eco-rest")
-		a, err := rest.New(adapters.Config{Backend: b.ID, Endpoints: eps, Settings: b.Config})
+		a, err := rest.New(adapters.Config{Backend: b.ID, Endpoints: eps, Settings: statusback.AdapterSettings(b.Config)})
 		if err != nil {
 			t.Fatal(err)
 		}

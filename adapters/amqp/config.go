@@ -4,12 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/switchboard12345/switchboard/adapters"
+	"github.com/switchboard12345/switchboard/adapters/internal/settings"
 )
 
 // DefaultTimeout bounds one delivery when timeout is not set.
@@ -59,35 +57,23 @@ func Decode(c adapters.Config) (Config, error) {
 	fail := func(err error) (Config, error) {
 		return Config{}, fmt.Errorf("amqp backend %q: %w", c.Backend, err)
 	}
-	for k := range c.Settings {
-		if !slices.Contains(settingKeys, k) {
-			return fail(fmt.Errorf("unknown setting %q (known: %s)", k, strings.Join(settingKeys, ", ")))
-		}
-	}
 	s := c.Settings
+	if err := settings.Strict(s, settingKeys); err != nil {
+		return fail(err)
+	}
 	cfg := Config{
 		Backend:    c.Backend,
-		URL:        strings.TrimSpace(s["url"]),
-		Exchange:   strings.TrimSpace(s["exchange"]),
-		Queue:      strings.TrimSpace(s["queue"]),
-		RoutingKey: strings.TrimSpace(s["routingKey"]),
+		URL:        settings.Endpoint(s, "url", c.Endpoints),
+		Exchange:   settings.String(s, "exchange"),
+		Queue:      settings.String(s, "queue"),
+		RoutingKey: settings.String(s, "routingKey"),
 	}
-	if cfg.URL == "" && len(c.Endpoints) > 0 {
-		cfg.URL = strings.TrimSpace(c.Endpoints[0])
+	var err error
+	if cfg.DeclareQueue, _, err = settings.Bool(s, "declareQueue"); err != nil {
+		return fail(err)
 	}
-	if v := strings.TrimSpace(s["declareQueue"]); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fail(fmt.Errorf("declareQueue: %q, want true or false", v))
-		}
-		cfg.DeclareQueue = b
-	}
-	if v := strings.TrimSpace(s["timeout"]); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fail(fmt.Errorf("timeout: %q is not a duration such as 10s", v))
-		}
-		cfg.Timeout = d
+	if cfg.Timeout, err = settings.Duration(s, "timeout", "10s"); err != nil {
+		return fail(err)
 	}
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -110,10 +96,9 @@ func (c *Config) SetDefaults() {
 // Validate reports the first setting that is wrong, naming its key.
 func (c Config) Validate() error {
 	if c.URL == "" {
-		return errors.New("url: required (or give the backend an endpoint)")
+		return settings.NoEndpoint("url")
 	}
-	u, err := url.Parse(c.URL)
-	if err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Host == "" {
+	if _, ok := settings.ParseURL(c.URL, "amqp", "amqps"); !ok {
 		return fmt.Errorf("url: %s is not an amqp:// or amqps:// URL", redact(c.URL))
 	}
 	for _, f := range []struct{ key, v string }{{"exchange", c.Exchange}, {"queue", c.Queue}, {"routingKey", c.RoutingKey}} {
@@ -124,10 +109,7 @@ func (c Config) Validate() error {
 	if c.DeclareQueue && c.Queue == "" {
 		return errors.New("declareQueue: needs queue")
 	}
-	if c.Timeout <= 0 {
-		return fmt.Errorf("timeout: %s, want a positive duration", c.Timeout)
-	}
-	return nil
+	return settings.Positive("timeout", c.Timeout)
 }
 
 // redact hides a URL's password.

@@ -2,9 +2,9 @@ package manual
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/switchboard12345/switchboard/adapters"
+	"github.com/switchboard12345/switchboard/adapters/internal/settings"
 )
 
 // Config is the typed configuration of one manual backend. A manual backend
@@ -20,10 +20,8 @@ var settingKeys []string
 
 // Decode builds a Config from c strictly. It does no I/O.
 func Decode(c adapters.Config) (Config, error) {
-	for k := range c.Settings {
-		if !slices.Contains(settingKeys, k) {
-			return Config{}, fmt.Errorf("manual backend %q: unknown setting %q (a manual backend takes none)", c.Backend, k)
-		}
+	if k, ok := settings.UnknownKey(c.Settings, settingKeys); ok {
+		return Config{}, fmt.Errorf("manual backend %q: unknown setting %q (a manual backend takes none)", c.Backend, k)
 	}
 	return Config{Backend: c.Backend}, nil
 }

@@ -3,12 +3,11 @@ package open311
 import (
 	"errors"
 	"fmt"
-	"net/url"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/switchboard12345/switchboard/adapters"
+	"github.com/switchboard12345/switchboard/adapters/internal/settings"
 )
 
 // DefaultTimeout bounds one HTTP request when "timeout" is not set.
@@ -68,59 +67,32 @@ const defaultKey = "default"
 // Decode builds a Config from c strictly (unknown setting keys are errors),
 // applies the defaults and validates it. It does no I/O.
 func Decode(c adapters.Config) (Config, error) {
-	for k := range c.Settings {
-		if !slices.Contains(settingKeys, k) {
-			return Config{}, fmt.Errorf("open311 backend %q: unknown setting %q (known: %s)", c.Backend, k, strings.Join(settingKeys, ", "))
-		}
+	fail := func(err error) (Config, error) {
+		return Config{}, fmt.Errorf("open311 backend %q: %w", c.Backend, err)
 	}
 	s := c.Settings
+	if err := settings.Strict(s, settingKeys); err != nil {
+		return fail(err)
+	}
 	cfg := Config{
 		Backend:        c.Backend,
-		URL:            strings.TrimSpace(s["url"]),
-		APIKey:         strings.TrimSpace(s["apiKey"]),
-		APIKeyEnv:      strings.TrimSpace(s["apiKeyEnv"]),
-		JurisdictionID: strings.TrimSpace(s["jurisdictionId"]),
+		URL:            settings.Endpoint(s, "url", c.Endpoints),
+		APIKey:         settings.String(s, "apiKey"),
+		APIKeyEnv:      settings.String(s, "apiKeyEnv"),
+		JurisdictionID: settings.String(s, "jurisdictionId"),
 	}
-	if cfg.URL == "" && len(c.Endpoints) > 0 {
-		cfg.URL = strings.TrimSpace(c.Endpoints[0])
+	var err error
+	if cfg.Timeout, err = settings.Duration(s, "timeout", "10s"); err != nil {
+		return fail(err)
 	}
-	if v := strings.TrimSpace(s["timeout"]); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("open311 backend %q: timeout: %q is not a duration such as 10s", c.Backend, v)
-		}
-		cfg.Timeout = d
+	if cfg.ServiceCodes, err = settings.Pairs(s, "serviceCodeMap", "categoryPrefix=service_code", "mapped"); err != nil {
+		return fail(err)
 	}
-	m, err := parseServiceCodeMap(s["serviceCodeMap"])
-	if err != nil {
-		return Config{}, fmt.Errorf("open311 backend %q: %w", c.Backend, err)
-	}
-	cfg.ServiceCodes = m
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
-		return Config{}, fmt.Errorf("open311 backend %q: %w", c.Backend, err)
+		return fail(err)
 	}
 	return cfg, nil
-}
-
-// parseServiceCodeMap parses "prefix=code,…,default=code".
-func parseServiceCodeMap(s string) (map[string]string, error) {
-	m := map[string]string{}
-	for _, e := range strings.Split(s, ",") {
-		if e = strings.TrimSpace(e); e == "" {
-			continue
-		}
-		prefix, code, ok := strings.Cut(e, "=")
-		prefix, code = strings.TrimSpace(prefix), strings.TrimSpace(code)
-		if !ok || prefix == "" || code == "" {
-			return nil, fmt.Errorf("serviceCodeMap: entry %q is not categoryPrefix=service_code", e)
-		}
-		if _, dup := m[prefix]; dup {
-			return nil, fmt.Errorf("serviceCodeMap: %q is mapped twice", prefix)
-		}
-		m[prefix] = code
-	}
-	return m, nil
 }
 
 // SetDefaults fills the settings left empty and normalises the URL.
@@ -134,25 +106,21 @@ func (c *Config) SetDefaults() {
 // Validate reports the first setting that is wrong, naming its key.
 func (c Config) Validate() error {
 	if c.URL == "" {
-		return errors.New("url: required (or give the backend an endpoint)")
+		return settings.NoEndpoint("url")
 	}
-	u, err := url.Parse(c.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+	if u, ok := settings.ParseURL(c.URL, "http", "https"); !ok || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("url: %q is not the http(s) base URL of a GeoReport v2 API", c.URL)
 	}
 	if c.APIKey != "" && c.APIKeyEnv != "" {
 		return errors.New("apiKey, apiKeyEnv: set one, not both")
 	}
-	if c.APIKeyEnv != "" && !isEnvName(c.APIKeyEnv) {
-		return fmt.Errorf("apiKeyEnv: %q is not an environment variable name (letters, digits, _)", c.APIKeyEnv)
+	if err := settings.EnvName("apiKeyEnv", c.APIKeyEnv); err != nil {
+		return err
 	}
 	if len(c.ServiceCodes) == 0 {
 		return errors.New("serviceCodeMap: required, e.g. 1104=consumer-complaint,default=general")
 	}
-	if c.Timeout <= 0 {
-		return fmt.Errorf("timeout: %s, want a positive duration", c.Timeout)
-	}
-	return nil
+	return settings.Positive("timeout", c.Timeout)
 }
 
 // ServiceCode returns the service_code for a work order's category: the
@@ -169,18 +137,4 @@ func (c Config) ServiceCode(category string) (string, bool) {
 	}
 	code, ok := c.ServiceCodes[defaultKey]
 	return code, ok
-}
-
-// isEnvName reports whether s is a portable environment variable name.
-func isEnvName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case '0' <= c && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return s != ""
 }

@@ -47,6 +47,8 @@ import (
 	"time"
 
 	"github.com/switchboard12345/switchboard/adapters"
+	"github.com/switchboard12345/switchboard/adapters/internal/httpx"
+	"github.com/switchboard12345/switchboard/adapters/internal/settings"
 )
 
 // Adapter is an Open311 GeoReport v2 backend.
@@ -83,13 +85,8 @@ func New(c adapters.Config) (*Adapter, error) {
 		return nil, err
 	}
 	return &Adapter{
-		cfg: cfg,
-		client: &http.Client{
-			Transport: http.DefaultTransport.(*http.Transport).Clone(),
-			// A redirected POST would become a GET: report the redirect
-			// instead of following it.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		cfg:     cfg,
+		client:  httpx.NewClient(), // redirects are reported, not followed
 		now:     time.Now,
 		getenv:  os.Getenv,
 		pollMin: 100 * time.Millisecond,
@@ -131,9 +128,10 @@ func (a *Adapter) Deliver(ctx context.Context, d adapters.Delivery) (adapters.Re
 	}
 	apiKey := a.cfg.APIKey
 	if a.cfg.APIKeyEnv != "" {
-		if apiKey = a.getenv(a.cfg.APIKeyEnv); apiKey == "" {
+		var err error
+		if apiKey, err = settings.Secret(a.getenv, "apiKeyEnv", a.cfg.APIKeyEnv); err != nil {
 			// Nothing was sent; setting the variable and retrying can help.
-			return adapters.Receipt{}, fmt.Errorf("open311 backend %q: apiKeyEnv: the environment variable %s is empty", a.cfg.Backend, a.cfg.APIKeyEnv)
+			return adapters.Receipt{}, fmt.Errorf("open311 backend %q: %w", a.cfg.Backend, err)
 		}
 	}
 	body := requestForm(d, code, apiKey, a.cfg.JurisdictionID).Encode()
@@ -316,7 +314,7 @@ func (a *Adapter) do(ctx context.Context, method, u string, body io.Reader, limi
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	raw, err := httpx.ReadBody(resp.Body, limit)
 	if err != nil {
 		if method == http.MethodPost {
 			err = fmt.Errorf("reading the answer (HTTP %d; the request may have been created, retry with the same key): %w", resp.StatusCode, err)

@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/switchboard12345/switchboard/adapters"
+	"github.com/switchboard12345/switchboard/adapters/internal/httpx"
 )
 
 const (
@@ -154,12 +154,12 @@ func parseItems(body []byte) ([]item, error) {
 	if body[0] == '{' {
 		var it item
 		if err := json.Unmarshal(body, &it); err != nil {
-			return nil, fmt.Errorf("not GeoReport JSON: %s", clip(err.Error(), 100))
+			return nil, fmt.Errorf("not GeoReport JSON: %s", httpx.ClipHead(err.Error(), 100))
 		}
 		return []item{it}, nil
 	}
 	if err := json.Unmarshal(body, &items); err != nil {
-		return nil, fmt.Errorf("not GeoReport JSON: %s", clip(err.Error(), 100))
+		return nil, fmt.Errorf("not GeoReport JSON: %s", httpx.ClipHead(err.Error(), 100))
 	}
 	return items, nil
 }
@@ -174,7 +174,7 @@ func apiError(status int, items []item) *APIError {
 			continue
 		}
 		if code == "" {
-			code = clip(string(it.Code), 20)
+			code = httpx.ClipHead(string(it.Code), 20)
 		}
 		if it.Description != "" {
 			descs = append(descs, it.Description)
@@ -183,7 +183,7 @@ func apiError(status int, items []item) *APIError {
 	if code == "" && len(descs) == 0 {
 		return nil
 	}
-	return &APIError{Status: status, Code: code, Description: clip(strings.Join(descs, "; "), maxBackendText-60)}
+	return &APIError{Status: status, Code: code, Description: httpx.ClipHead(strings.Join(descs, "; "), maxBackendText-60)}
 }
 
 // parseCreated reads the answer to a POSTed service request: the id, or a
@@ -225,8 +225,8 @@ func parseToken(body []byte) (string, error) {
 }
 
 // classify maps a failed HTTP answer to an error of package adapters'
-// kinds (see kindOf). A GeoReport error array in the body is quoted; other
-// bodies at most 200 bytes.
+// kinds (see httpx.Classify). A GeoReport error array in the body is
+// quoted; other bodies at most 200 bytes.
 func classify(status int, h http.Header, body []byte, now time.Time) error {
 	var err error
 	if items, perr := parseItems(body); perr == nil {
@@ -236,29 +236,12 @@ func classify(status int, h http.Header, body []byte, now time.Time) error {
 	}
 	if err == nil {
 		if status >= 300 && status < 400 {
-			err = fmt.Errorf("HTTP %d redirect to %q, not followed (check url)", status, clip(h.Get("Location"), maxBackendText))
+			err = fmt.Errorf("HTTP %d redirect to %q, not followed (check url)", status, httpx.ClipHead(h.Get("Location"), maxBackendText))
 		} else {
-			err = &APIError{Status: status, Description: clip(string(body), maxBackendText)}
+			err = &APIError{Status: status, Description: httpx.ClipHead(string(body), maxBackendText)}
 		}
 	}
-	return kindOf(status, h, now, err)
-}
-
-// kindOf wraps err, the failure of an answer with the given status: 400,
-// 404, 405, 410, 413 and 422 are Permanent; 429 and 503 with Retry-After are
-// RetryAfter; anything else (5xx, 401 and 403, which are about our
-// credentials rather than the message, 408, redirects) stays transient.
-func kindOf(status int, h http.Header, now time.Time, err error) error {
-	switch status {
-	case http.StatusBadRequest, http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusGone,
-		http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
-		return &adapters.Permanent{Err: err}
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		if d, ok := retryAfter(h.Get("Retry-After"), now); ok {
-			return &adapters.RetryAfter{After: d, Err: err}
-		}
-	}
-	return err
+	return httpx.Classify(status, h, now, err)
 }
 
 // interpretCreated maps the answer to a POSTed service request to its id or
@@ -274,7 +257,7 @@ func interpretCreated(status int, h http.Header, body []byte, now time.Time) (id
 	var ae *APIError
 	if errors.As(err, &ae) {
 		code, _ := strconv.Atoi(ae.Code)
-		return "", "", kindOf(code, h, now, ae) // a code that is no status stays transient
+		return "", "", httpx.Classify(code, h, now, ae) // a code that is no status stays transient
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("HTTP %d with an unreadable answer (the request may have been created; retry with the same key): %w", status, err)
@@ -299,7 +282,7 @@ type ServiceRequest struct {
 func parseRequests(body []byte) ([]ServiceRequest, error) {
 	var rs []ServiceRequest
 	if err := json.Unmarshal(body, &rs); err != nil {
-		return nil, fmt.Errorf("not a GeoReport list of service requests: %s", clip(err.Error(), 100))
+		return nil, fmt.Errorf("not a GeoReport list of service requests: %s", httpx.ClipHead(err.Error(), 100))
 	}
 	return rs, nil
 }
@@ -401,7 +384,7 @@ func parseServices(body []byte) ([]Service, error) {
 		Group       string     `json:"group"`
 	}
 	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, fmt.Errorf("not a GeoReport list of services: %s", clip(err.Error(), 100))
+		return nil, fmt.Errorf("not a GeoReport list of services: %s", httpx.ClipHead(err.Error(), 100))
 	}
 	out := make([]Service, 0, len(raw))
 	for _, r := range raw {
@@ -414,50 +397,4 @@ func parseServices(body []byte) ([]Service, error) {
 		out = append(out, s)
 	}
 	return out, nil
-}
-
-// retryAfter parses a Retry-After value: seconds or an HTTP date (a date
-// in the past means now).
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if len(v) <= 9 && strings.Trim(v, "0123456789") == "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return 0, false
-		}
-		return time.Duration(n) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(t.Sub(now), 0), true
-}
-
-// clip returns backend text for an error: valid UTF-8, without control
-// characters, whitespace runs collapsed, at most n bytes (cut at a
-// character boundary, with "…").
-func clip(s string, n int) string {
-	if len(s) > 4*n {
-		s = s[:4*n]
-	}
-	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "\uFFFD")), " ")
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) <= n {
-		return s
-	}
-	const ell = "…"
-	cut := n - len(ell)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ell
 }

@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/switchboard12345/switchboard/adapters"
+	"github.com/switchboard12345/switchboard/adapters/internal/settings"
 )
 
 // Defaults applied by Decode to settings left empty.
@@ -79,63 +79,33 @@ var TicketFields = []string{
 // Decode builds a Config from c strictly (unknown setting keys are errors),
 // applies the defaults and validates it. It does no I/O.
 func Decode(c adapters.Config) (Config, error) {
-	for k := range c.Settings {
-		if !slices.Contains(settingKeys, k) {
-			return Config{}, fmt.Errorf("rest backend %q: unknown setting %q (known: %s)", c.Backend, k, strings.Join(settingKeys, ", "))
-		}
+	fail := func(err error) (Config, error) {
+		return Config{}, fmt.Errorf("rest backend %q: %w", c.Backend, err)
 	}
 	s := c.Settings
+	if err := settings.Strict(s, settingKeys); err != nil {
+		return fail(err)
+	}
 	cfg := Config{
 		Backend:           c.Backend,
-		URL:               strings.TrimSpace(s["url"]),
-		Method:            strings.ToUpper(strings.TrimSpace(s["method"])),
-		IdempotencyHeader: strings.TrimSpace(s["idempotencyHeader"]),
-		SigningSecretEnv:  strings.TrimSpace(s["signingSecretEnv"]),
-		IDField:           strings.TrimSpace(s["idField"]),
+		URL:               settings.Endpoint(s, "url", c.Endpoints),
+		Method:            strings.ToUpper(settings.String(s, "method")),
+		IdempotencyHeader: settings.String(s, "idempotencyHeader"),
+		SigningSecretEnv:  settings.String(s, "signingSecretEnv"),
+		IDField:           settings.String(s, "idField"),
 	}
-	if cfg.URL == "" && len(c.Endpoints) > 0 {
-		cfg.URL = strings.TrimSpace(c.Endpoints[0])
+	var err error
+	if cfg.Timeout, err = settings.Duration(s, "timeout", "10s"); err != nil {
+		return fail(err)
 	}
-	if v := strings.TrimSpace(s["timeout"]); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("rest backend %q: timeout: %q is not a duration such as 10s", c.Backend, v)
-		}
-		cfg.Timeout = d
+	if cfg.FieldMap, err = settings.Pairs(s, "fieldMap", "ourField=theirField", "renamed"); err != nil {
+		return fail(err)
 	}
-	m, err := parseFieldMap(s["fieldMap"])
-	if err != nil {
-		return Config{}, fmt.Errorf("rest backend %q: %w", c.Backend, err)
-	}
-	cfg.FieldMap = m
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
-		return Config{}, fmt.Errorf("rest backend %q: %w", c.Backend, err)
+		return fail(err)
 	}
 	return cfg, nil
-}
-
-// parseFieldMap parses "a=b,c=d". Blank entries are ignored.
-func parseFieldMap(s string) (map[string]string, error) {
-	var m map[string]string
-	for _, e := range strings.Split(s, ",") {
-		if e = strings.TrimSpace(e); e == "" {
-			continue
-		}
-		ours, theirs, ok := strings.Cut(e, "=")
-		ours, theirs = strings.TrimSpace(ours), strings.TrimSpace(theirs)
-		if !ok || ours == "" || theirs == "" {
-			return nil, fmt.Errorf("fieldMap: entry %q is not ourField=theirField", e)
-		}
-		if _, dup := m[ours]; dup {
-			return nil, fmt.Errorf("fieldMap: %q is renamed twice", ours)
-		}
-		if m == nil {
-			m = map[string]string{}
-		}
-		m[ours] = theirs
-	}
-	return m, nil
 }
 
 // SetDefaults fills the settings left empty.
@@ -157,10 +127,9 @@ func (c *Config) SetDefaults() {
 // Validate reports the first setting that is wrong, naming its key.
 func (c Config) Validate() error {
 	if c.URL == "" {
-		return errors.New("url: required (or give the backend an endpoint)")
+		return settings.NoEndpoint("url")
 	}
-	u, err := url.Parse(c.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if _, ok := settings.ParseURL(c.URL, "http", "https"); !ok {
 		return fmt.Errorf("url: %q is not an http(s) URL", c.URL)
 	}
 	switch c.Method {
@@ -168,11 +137,11 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("method: %q, want POST, PUT or PATCH", c.Method)
 	}
-	if !isToken(c.IdempotencyHeader) {
+	if !settings.IsToken(c.IdempotencyHeader) {
 		return fmt.Errorf("idempotencyHeader: %q is not an HTTP header name", c.IdempotencyHeader)
 	}
-	if c.SigningSecretEnv != "" && !isEnvName(c.SigningSecretEnv) {
-		return fmt.Errorf("signingSecretEnv: %q is not an environment variable name (letters, digits, _)", c.SigningSecretEnv)
+	if err := settings.EnvName("signingSecretEnv", c.SigningSecretEnv); err != nil {
+		return err
 	}
 	// The renamed ticket must not have two fields of one name.
 	names := map[string]string{}
@@ -198,39 +167,5 @@ func (c Config) Validate() error {
 			return fmt.Errorf("idField: %q is not a field name or a dotted path of them", c.IDField)
 		}
 	}
-	if c.Timeout <= 0 {
-		return fmt.Errorf("timeout: %s, want a positive duration", c.Timeout)
-	}
-	return nil
-}
-
-// isToken reports whether s is an RFC 9110 token (an HTTP field name).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// isEnvName reports whether s is a portable environment variable name.
-func isEnvName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case '0' <= c && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return s != ""
+	return settings.Positive("timeout", c.Timeout)
 }

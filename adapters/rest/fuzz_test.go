@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard12345/switchboard/adapters"
+	"github.com/switchboard12345/switchboard/adapters/internal/httpx"
 )
 
 // FuzzResponse feeds arbitrary answers (status, Retry-After, body) to the
@@ -45,7 +46,7 @@ func FuzzResponse(f *testing.F) {
 		if len(body) > maxResponse {
 			body = body[:maxResponse]
 		}
-		if d, ok := retryAfter(ra, now); ok && d < 0 {
+		if d, ok := httpx.RetryAfter(ra, now); ok && d < 0 {
 			t.Fatalf("retryAfter(%q) = %s", ra, d)
 		}
 		for _, path := range []string{"id", "data.caseNo", "key"} {

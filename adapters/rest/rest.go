@@ -22,13 +22,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strconv"
 	"time"
 
 	"github.com/switchboard12345/switchboard/adapters"
+	"github.com/switchboard12345/switchboard/adapters/internal/httpx"
+	"github.com/switchboard12345/switchboard/adapters/internal/settings"
 )
 
 // Adapter is a REST (JSON webhook) backend.
@@ -53,13 +54,8 @@ func New(c adapters.Config) (*Adapter, error) {
 		return nil, err
 	}
 	return &Adapter{
-		cfg: cfg,
-		client: &http.Client{
-			Transport: http.DefaultTransport.(*http.Transport).Clone(),
-			// A redirected POST would become a GET or need a second body:
-			// report the redirect instead of following it.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		cfg:    cfg,
+		client: httpx.NewClient(), // redirects are reported, not followed
 		now:    time.Now,
 		getenv: os.Getenv,
 	}, nil
@@ -86,9 +82,9 @@ func (a *Adapter) Deliver(ctx context.Context, d adapters.Delivery) (adapters.Re
 	}
 	var secret string
 	if a.cfg.SigningSecretEnv != "" {
-		if secret = a.getenv(a.cfg.SigningSecretEnv); secret == "" {
+		if secret, err = settings.Secret(a.getenv, "signingSecretEnv", a.cfg.SigningSecretEnv); err != nil {
 			// Nothing was sent; setting the variable and retrying can help.
-			return adapters.Receipt{}, fmt.Errorf("rest backend %q: signingSecretEnv: the environment variable %s is empty", a.cfg.Backend, a.cfg.SigningSecretEnv)
+			return adapters.Receipt{}, fmt.Errorf("rest backend %q: %w", a.cfg.Backend, err)
 		}
 	}
 
@@ -112,7 +108,7 @@ func (a *Adapter) Deliver(ctx context.Context, d adapters.Delivery) (adapters.Re
 		return adapters.Receipt{}, fmt.Errorf("rest: delivering work order %s: %w", d.Ticket.TrackingNumber, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	raw, err := httpx.ReadBody(resp.Body, maxResponse)
 	if err != nil {
 		return adapters.Receipt{}, fmt.Errorf("rest: reading the answer (HTTP %d) to work order %s (it may have been accepted; retry with the same key): %w", resp.StatusCode, d.Ticket.TrackingNumber, err)
 	}

@@ -9,12 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/switchboard12345/switchboard/adapters"
+	"github.com/switchboard12345/switchboard/adapters/internal/httpx"
 )
 
 // Signature headers, sent when signingSecretEnv is set.
@@ -144,24 +143,15 @@ func interpret(cfg *Config, key string, status int, h http.Header, body []byte, 
 			echoed, _ = extractID(body, "key")
 		}
 		if echoed != "" && echoed != key {
-			return adapters.Receipt{}, fmt.Errorf("HTTP 409 naming another key %q: %s", clip(echoed, 60), clip(string(body), maxBackendText))
+			return adapters.Receipt{}, fmt.Errorf("HTTP 409 naming another key %q: %s", httpx.ClipHead(echoed, 60), httpx.ClipHead(string(body), maxBackendText))
 		}
 		id, _ := extractID(body, cfg.IDField)
 		return adapters.Receipt{ExternalID: id, Duplicate: true}, nil
 	case status >= 300 && status < 400:
-		return adapters.Receipt{}, fmt.Errorf("HTTP %d redirect to %q, not followed (check url)", status, clip(h.Get("Location"), maxBackendText))
+		return adapters.Receipt{}, fmt.Errorf("HTTP %d redirect to %q, not followed (check url)", status, httpx.ClipHead(h.Get("Location"), maxBackendText))
 	}
-	err := fmt.Errorf("HTTP %d: %s", status, clip(string(body), maxBackendText))
-	switch status {
-	case http.StatusBadRequest, http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusGone,
-		http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
-		return adapters.Receipt{}, &adapters.Permanent{Err: err}
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		if d, ok := retryAfter(h.Get("Retry-After"), now); ok {
-			return adapters.Receipt{}, &adapters.RetryAfter{After: d, Err: err}
-		}
-	}
-	return adapters.Receipt{}, err
+	err := fmt.Errorf("HTTP %d: %s", status, httpx.ClipHead(string(body), maxBackendText))
+	return adapters.Receipt{}, httpx.Classify(status, h, now, err)
 }
 
 // extractID returns the string or number at the dotted path of a JSON
@@ -206,50 +196,4 @@ func extractID(body []byte, path string) (string, bool) {
 		return "", false
 	}
 	return s, true
-}
-
-// retryAfter parses a Retry-After value: seconds or an HTTP date (a date
-// in the past means now).
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if len(v) <= 9 && strings.Trim(v, "0123456789") == "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return 0, false
-		}
-		return time.Duration(n) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(t.Sub(now), 0), true
-}
-
-// clip returns backend text for an error: valid UTF-8, without control
-// characters, whitespace runs collapsed, at most n bytes (cut at a
-// character boundary, with "…").
-func clip(s string, n int) string {
-	if len(s) > 4*n {
-		s = s[:4*n] // enough to fill n bytes after collapsing
-	}
-	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "\uFFFD")), " ")
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) <= n {
-		return s
-	}
-	const ell = "…"
-	cut := n - len(ell)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ell
 }

@@ -6,12 +6,12 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/switchboard12345/switchboard/adapters"
+	setting "github.com/switchboard12345/switchboard/adapters/internal/settings"
 )
 
 // Defaults applied by Decode to settings left empty.
@@ -83,56 +83,47 @@ func Decode(c adapters.Config) (Config, error) {
 	fail := func(err error) (Config, error) {
 		return Config{}, fmt.Errorf("smtp backend %q: %w", c.Backend, err)
 	}
-	for k := range c.Settings {
-		if !slices.Contains(settingKeys, k) {
-			return fail(fmt.Errorf("unknown setting %q (known: %s)", k, strings.Join(settingKeys, ", ")))
-		}
-	}
 	s := c.Settings
+	if err := setting.Strict(s, settingKeys); err != nil {
+		return fail(err)
+	}
 	cfg := Config{
 		Backend:       c.Backend,
-		SubjectPrefix: strings.TrimSpace(s["subjectPrefix"]),
-		Username:      strings.TrimSpace(s["username"]),
-		PasswordEnv:   strings.TrimSpace(s["passwordEnv"]),
+		SubjectPrefix: setting.String(s, "subjectPrefix"),
+		Username:      setting.String(s, "username"),
+		PasswordEnv:   setting.String(s, "passwordEnv"),
 		AttachJSON:    true,
 	}
-	addr := strings.TrimSpace(s["addr"])
-	if addr == "" && len(c.Endpoints) > 0 {
-		addr = strings.TrimSpace(c.Endpoints[0])
-	}
-	if addr != "" {
+	if addr := setting.Endpoint(s, "addr", c.Endpoints); addr != "" {
 		a, err := parseAddr(addr)
 		if err != nil {
 			return fail(err)
 		}
 		cfg.Addr = a
 	}
-	if v := strings.TrimSpace(s["from"]); v != "" {
+	if v := setting.String(s, "from"); v != "" {
 		a, err := mail.ParseAddress(v)
 		if err != nil {
 			return fail(fmt.Errorf("from: %q is not an e-mail address: %v", v, err))
 		}
 		cfg.From = a
 	}
-	if v := strings.TrimSpace(s["to"]); v != "" {
+	if v := setting.String(s, "to"); v != "" {
 		list, err := mail.ParseAddressList(v)
 		if err != nil {
 			return fail(fmt.Errorf("to: %q is not a comma-separated list of e-mail addresses: %v", v, err))
 		}
 		cfg.To = list
 	}
-	if v := strings.TrimSpace(s["timeout"]); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fail(fmt.Errorf("timeout: %q is not a duration such as 30s", v))
-		}
-		cfg.Timeout = d
+	var err error
+	if cfg.Timeout, err = setting.Duration(s, "timeout", "30s"); err != nil {
+		return fail(err)
 	}
-	startTLS, haveStartTLS, err := parseBool(s, "startTLS")
+	startTLS, haveStartTLS, err := setting.Bool(s, "startTLS")
 	if err != nil {
 		return fail(err)
 	}
-	if v, ok, err := parseBool(s, "attachJSON"); err != nil {
+	if v, ok, err := setting.Bool(s, "attachJSON"); err != nil {
 		return fail(err)
 	} else if ok {
 		cfg.AttachJSON = v
@@ -180,18 +171,6 @@ func parseAddr(s string) (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
-func parseBool(s map[string]string, key string) (v, ok bool, err error) {
-	raw := strings.TrimSpace(s[key])
-	if raw == "" {
-		return false, false, nil
-	}
-	v, err = strconv.ParseBool(raw)
-	if err != nil {
-		return false, false, fmt.Errorf("%s: %q, want true or false", key, raw)
-	}
-	return v, true, nil
-}
-
 // SetDefaults fills the settings left empty (startTLS's default depends on
 // the address and is applied by Decode).
 func (c *Config) SetDefaults() {
@@ -215,7 +194,7 @@ func (c Config) Host() string {
 // Validate reports the first setting that is wrong, naming its key.
 func (c Config) Validate() error {
 	if c.Addr == "" {
-		return errors.New("addr: required (or give the backend an endpoint)")
+		return setting.NoEndpoint("addr")
 	}
 	if _, err := parseAddr(c.Addr); err != nil {
 		return err
@@ -240,16 +219,13 @@ func (c Config) Validate() error {
 	if (c.Username == "") != (c.PasswordEnv == "") {
 		return errors.New("username and passwordEnv: give both (PLAIN authentication) or neither")
 	}
-	if c.PasswordEnv != "" && !isEnvName(c.PasswordEnv) {
-		return fmt.Errorf("passwordEnv: %q is not an environment variable name (letters, digits, _)", c.PasswordEnv)
+	if err := setting.EnvName("passwordEnv", c.PasswordEnv); err != nil {
+		return err
 	}
 	if c.Username != "" && !c.StartTLS && !isLoopback(c.Host()) {
 		return fmt.Errorf("username: a password would cross the network in clear text to %s; set startTLS to true", c.Host())
 	}
-	if c.Timeout <= 0 {
-		return fmt.Errorf("timeout: %s, want a positive duration", c.Timeout)
-	}
-	return nil
+	return setting.Positive("timeout", c.Timeout)
 }
 
 // isLoopback reports whether host names this machine: localhost or a
@@ -265,20 +241,6 @@ func isLoopback(host string) bool {
 func isASCIIAddress(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] <= ' ' || s[i] >= 0x7f || s[i] == '<' || s[i] == '>' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// isEnvName reports whether s is a portable environment variable name.
-func isEnvName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case '0' <= c && c <= '9' && i > 0:
-		default:
 			return false
 		}
 	}

@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/switchboard12345/switchboard/adapters"
+	setting "github.com/switchboard12345/switchboard/adapters/internal/settings"
 )
 
 // Adapter is an e-mail (SMTP) backend.
@@ -132,10 +133,10 @@ func (a *Adapter) password() (string, error) {
 	if a.cfg.PasswordEnv == "" {
 		return "", nil
 	}
-	p := a.getenv(a.cfg.PasswordEnv)
-	if p == "" {
+	p, err := setting.Secret(a.getenv, "passwordEnv", a.cfg.PasswordEnv)
+	if err != nil {
 		// Nothing was sent; setting the variable and retrying can help.
-		return "", fmt.Errorf("smtp backend %q: passwordEnv: the environment variable %s is empty", a.cfg.Backend, a.cfg.PasswordEnv)
+		return "", fmt.Errorf("smtp backend %q: %w", a.cfg.Backend, err)
 	}
 	return p, nil
 }

@@ -3,12 +3,12 @@ package soap
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/switchboard12345/switchboard/adapters"
+	"github.com/switchboard12345/switchboard/adapters/internal/settings"
 )
 
 // Defaults applied by Decode to settings left empty.
@@ -108,41 +108,36 @@ var settingKeys = []string{
 // Decode builds a Config from c strictly (unknown setting keys are errors),
 // applies the defaults and validates it. It does no I/O.
 func Decode(c adapters.Config) (Config, error) {
-	for k := range c.Settings {
-		if !slices.Contains(settingKeys, k) {
-			return Config{}, fmt.Errorf("soap backend %q: unknown setting %q (known: %s)", c.Backend, k, strings.Join(settingKeys, ", "))
-		}
+	fail := func(err error) (Config, error) {
+		return Config{}, fmt.Errorf("soap backend %q: %w", c.Backend, err)
 	}
 	s := c.Settings
+	if err := settings.Strict(s, settingKeys); err != nil {
+		return fail(err)
+	}
 	cfg := Config{
 		Backend:           c.Backend,
-		URL:               strings.TrimSpace(s["url"]),
-		Version:           strings.TrimSpace(s["version"]),
+		URL:               settings.Endpoint(s, "url", c.Endpoints),
+		Version:           settings.String(s, "version"),
 		Action:            s["action"],
 		Template:          s["template"],
-		TemplateFile:      strings.TrimSpace(s["templateFile"]),
-		IdempotencyHeader: strings.TrimSpace(s["idempotencyHeader"]),
-		ResultPath:        strings.TrimSpace(s["resultPath"]),
-		SuccessCodePath:   strings.TrimSpace(s["successCodePath"]),
+		TemplateFile:      settings.String(s, "templateFile"),
+		IdempotencyHeader: settings.String(s, "idempotencyHeader"),
+		ResultPath:        settings.String(s, "resultPath"),
+		SuccessCodePath:   settings.String(s, "successCodePath"),
 		SuccessCodes:      splitList(s["successCodes"]),
 		DuplicateCodes:    splitList(s["duplicateCodes"]),
 		RetryCodes:        splitList(s["retryCodes"]),
-		MessagePath:       strings.TrimSpace(s["messagePath"]),
-	}
-	if cfg.URL == "" && len(c.Endpoints) > 0 {
-		cfg.URL = strings.TrimSpace(c.Endpoints[0])
+		MessagePath:       settings.String(s, "messagePath"),
 	}
 	_, actionSet := s["action"]
-	if v := strings.TrimSpace(s["timeout"]); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return Config{}, fmt.Errorf("soap backend %q: timeout: %q is not a duration such as 30s", c.Backend, v)
-		}
-		cfg.Timeout = d
+	var err error
+	if cfg.Timeout, err = settings.Duration(s, "timeout", "30s"); err != nil {
+		return fail(err)
 	}
 	cfg.SetDefaults(actionSet)
 	if err := cfg.Validate(); err != nil {
-		return Config{}, fmt.Errorf("soap backend %q: %w", c.Backend, err)
+		return fail(err)
 	}
 	return cfg, nil
 }
@@ -173,10 +168,9 @@ func (c *Config) SetDefaults(actionSet bool) {
 // Validate reports the first setting that is wrong, naming its key.
 func (c Config) Validate() error {
 	if c.URL == "" {
-		return errors.New("url: required (or give the backend an endpoint)")
+		return settings.NoEndpoint("url")
 	}
-	u, err := url.Parse(c.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if _, ok := settings.ParseURL(c.URL, "http", "https"); !ok {
 		return fmt.Errorf("url: %q is not an http(s) URL", c.URL)
 	}
 	if c.Version != "1.1" && c.Version != "1.2" {
@@ -188,7 +182,7 @@ func (c Config) Validate() error {
 	if c.Template != "" && c.TemplateFile != "" {
 		return errors.New("template, templateFile: set one, not both")
 	}
-	if !isToken(c.IdempotencyHeader) {
+	if !settings.IsToken(c.IdempotencyHeader) {
 		return fmt.Errorf("idempotencyHeader: %q is not an HTTP header name", c.IdempotencyHeader)
 	}
 	for _, kv := range [][2]string{{"resultPath", c.ResultPath}, {"successCodePath", c.SuccessCodePath}, {"messagePath", c.MessagePath}} {
@@ -224,10 +218,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("duplicateCodes: %q is also listed in retryCodes", code)
 		}
 	}
-	if c.Timeout <= 0 {
-		return fmt.Errorf("timeout: %s, want a positive duration", c.Timeout)
-	}
-	return nil
+	return settings.Positive("timeout", c.Timeout)
 }
 
 // splitList splits a comma-separated list, dropping blanks.
@@ -239,21 +230,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// isToken reports whether s is an RFC 9110 token (an HTTP field name).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -23,7 +23,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"sync"
@@ -31,6 +30,7 @@ import (
 	"time"
 
 	"github.com/switchboard12345/switchboard/adapters"
+	"github.com/switchboard12345/switchboard/adapters/internal/httpx"
 )
 
 // adapter is a SOAP backend.
@@ -57,14 +57,9 @@ func New(c adapters.Config) (adapters.Adapter, error) {
 		return nil, err
 	}
 	a := &adapter{
-		cfg: cfg,
-		client: &http.Client{
-			Transport: http.DefaultTransport.(*http.Transport).Clone(),
-			// A redirected POST would become a GET or need a second body:
-			// report the redirect instead of following it.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		now: time.Now,
+		cfg:    cfg,
+		client: httpx.NewClient(), // redirects are reported, not followed
+		now:    time.Now,
 	}
 	if cfg.TemplateFile == "" {
 		text := cfg.Template
@@ -112,7 +107,7 @@ func (a *adapter) Deliver(ctx context.Context, d adapters.Delivery) (adapters.Re
 		return adapters.Receipt{}, fmt.Errorf("soap: posting work order %s: %w", d.Ticket.TrackingNumber, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	raw, err := httpx.ReadBody(resp.Body, maxResponse)
 	if err != nil {
 		return adapters.Receipt{}, fmt.Errorf("soap: reading the answer to work order %s (it may have been accepted): %w", d.Ticket.TrackingNumber, err)
 	}

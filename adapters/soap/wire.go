@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchboard12345/switchboard/adapters"
+	"github.com/switchboard12345/switchboard/adapters/internal/httpx"
 )
 
 // SOAP envelope namespaces and content types.
@@ -338,7 +339,7 @@ func parseResponse(body []byte) (*response, error) {
 		return nil, err
 	}
 	if root.name != "Envelope" {
-		return nil, fmt.Errorf("the root element is <%s>, not a SOAP Envelope", clip(root.name, 40))
+		return nil, fmt.Errorf("the root element is <%s>, not a SOAP Envelope", httpx.Clip(root.name, 40))
 	}
 	b := root.child("Body")
 	if b == nil {
@@ -379,9 +380,9 @@ func parseFault(f *node) *Fault {
 			}
 		}
 	}
-	out.Code = clip(out.Code, 40)
-	out.Subcode = clip(out.Subcode, 40)
-	out.Reason = clip(out.Reason, maxBackendText-80)
+	out.Code = httpx.Clip(out.Code, 40)
+	out.Subcode = httpx.Clip(out.Subcode, 40)
+	out.Reason = httpx.Clip(out.Reason, maxBackendText-80)
 	return out
 }
 
@@ -418,7 +419,7 @@ func parseTree(doc []byte) (*node, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("not well-formed XML: %s", clip(err.Error(), 120))
+			return nil, fmt.Errorf("not well-formed XML: %s", httpx.Clip(err.Error(), 120))
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -541,7 +542,7 @@ func charsetReader(label string, in io.Reader) (io.Reader, error) {
 		}
 		return bytes.NewReader(lossyGBK(b)), nil
 	}
-	return nil, fmt.Errorf("unsupported encoding %q", clip(label, 40))
+	return nil, fmt.Errorf("unsupported encoding %q", httpx.Clip(label, 40))
 }
 
 // lossyGBK keeps ASCII and turns each GBK/GB18030 character into U+FFFD.
@@ -568,27 +569,6 @@ func lossyGBK(b []byte) []byte {
 	return out
 }
 
-// clip returns backend text for an error: valid UTF-8, whitespace runs
-// collapsed, at most n bytes (cut at a character boundary, with "…").
-func clip(s string, n int) string {
-	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "\uFFFD")), " ")
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) <= n {
-		return s
-	}
-	const ell = "…"
-	cut := n - len(ell)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ell
-}
-
 // interpret maps an HTTP answer to a receipt or to an error of the kinds of
 // package adapters. now dates a Retry-After given as an HTTP date.
 func interpret(cfg *Config, status int, h http.Header, body []byte, now time.Time) (adapters.Receipt, error) {
@@ -598,7 +578,7 @@ func interpret(cfg *Config, status int, h http.Header, body []byte, now time.Tim
 		if resp.Fault.Permanent() {
 			return adapters.Receipt{}, &adapters.Permanent{Err: err}
 		}
-		return adapters.Receipt{}, retryable(status, h, now, err)
+		return adapters.Receipt{}, httpx.Retryable(status, h, now, err)
 	}
 	switch {
 	case status >= 200 && status < 300:
@@ -610,13 +590,13 @@ func interpret(cfg *Config, status int, h http.Header, body []byte, now time.Tim
 		}
 		return receipt(cfg, resp)
 	case status == http.StatusRequestTimeout || status == http.StatusTooManyRequests:
-		return adapters.Receipt{}, retryable(status, h, now, fmt.Errorf("HTTP %d: %s", status, clip(string(body), maxBackendText)))
+		return adapters.Receipt{}, httpx.Retryable(status, h, now, fmt.Errorf("HTTP %d: %s", status, httpx.Clip(string(body), maxBackendText)))
 	case status >= 300 && status < 400:
-		return adapters.Receipt{}, &adapters.Permanent{Err: fmt.Errorf("HTTP %d redirect to %q (check url)", status, clip(h.Get("Location"), maxBackendText))}
+		return adapters.Receipt{}, &adapters.Permanent{Err: fmt.Errorf("HTTP %d redirect to %q (check url)", status, httpx.Clip(h.Get("Location"), maxBackendText))}
 	case status >= 400 && status < 500:
-		return adapters.Receipt{}, &adapters.Permanent{Err: fmt.Errorf("HTTP %d: %s", status, clip(string(body), maxBackendText))}
+		return adapters.Receipt{}, &adapters.Permanent{Err: fmt.Errorf("HTTP %d: %s", status, httpx.Clip(string(body), maxBackendText))}
 	}
-	return adapters.Receipt{}, retryable(status, h, now, fmt.Errorf("HTTP %d: %s", status, clip(string(body), maxBackendText)))
+	return adapters.Receipt{}, httpx.Retryable(status, h, now, fmt.Errorf("HTTP %d: %s", status, httpx.Clip(string(body), maxBackendText)))
 }
 
 // receipt reads the business code and the case number of an accepted call.
@@ -633,7 +613,7 @@ func receipt(cfg *Config, resp *response) (adapters.Receipt, error) {
 			r.Duplicate = true
 		default:
 			msg, _ := resp.lookup(cfg.MessagePath)
-			err := &CodeError{Code: clip(code, 40), Message: clip(msg, maxBackendText-60)}
+			err := &CodeError{Code: httpx.Clip(code, 40), Message: httpx.Clip(msg, maxBackendText-60)}
 			if slices.Contains(cfg.RetryCodes, code) {
 				return adapters.Receipt{}, err
 			}
@@ -642,35 +622,4 @@ func receipt(cfg *Config, resp *response) (adapters.Receipt, error) {
 	}
 	r.ExternalID, _ = resp.lookup(cfg.ResultPath)
 	return r, nil
-}
-
-// retryable returns err, as a RetryAfter when a 429 or 503 answer says when.
-func retryable(status int, h http.Header, now time.Time, err error) error {
-	if status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable {
-		return err
-	}
-	if d, ok := retryAfter(h.Get("Retry-After"), now); ok {
-		return &adapters.RetryAfter{After: d, Err: err}
-	}
-	return err
-}
-
-// retryAfter parses a Retry-After value: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if len(v) <= 9 && strings.Trim(v, "0123456789") == "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return 0, false
-		}
-		return time.Duration(n) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(t.Sub(now), 0), true
 }

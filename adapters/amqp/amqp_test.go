@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/switchboard12345/switchboard/adapters"
 	"github.com/switchboard12345/switchboard/adapters/adaptertest"
+	"github.com/switchboard12345/switchboard/internal/testnet"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -137,51 +137,6 @@ func newAdapter(t *testing.T, settings map[string]string) *Adapter {
 	return a
 }
 
-// closedAddr returns an address on 127.0.0.1 that nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// hangingAddr returns the address of a listener that accepts connections
-// and never speaks AMQP.
-func hangingAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
-}
-
 func TestConformance(t *testing.T) {
 	url := brokerURL(t)
 	adaptertest.Run(t, adaptertest.Harness{
@@ -193,10 +148,10 @@ func TestConformance(t *testing.T) {
 			return newAdapter(t, map[string]string{"url": url, "exchange": "amq.direct", "routingKey": unique("sbtest-unbound")})
 		},
 		Down: func(t *testing.T) adapters.Adapter {
-			return newAdapter(t, map[string]string{"url": "amqp://guest:guest@" + closedAddr(t) + "/"})
+			return newAdapter(t, map[string]string{"url": "amqp://guest:guest@" + testnet.ClosedAddr(t) + "/"})
 		},
 		Hanging: func(t *testing.T) adapters.Adapter {
-			return newAdapter(t, map[string]string{"url": "amqp://guest:guest@" + hangingAddr(t) + "/"})
+			return newAdapter(t, map[string]string{"url": "amqp://guest:guest@" + testnet.HangingAddr(t) + "/"})
 		},
 	})
 }
@@ -321,7 +276,7 @@ func TestHealthAndClose(t *testing.T) {
 	if err := a.Health(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Health after Close: %v", err)
 	}
-	down := newAdapter(t, map[string]string{"url": "amqp://guest:guest@" + closedAddr(t) + "/"})
+	down := newAdapter(t, map[string]string{"url": "amqp://guest:guest@" + testnet.ClosedAddr(t) + "/"})
 	if err := down.Health(context.Background()); err == nil {
 		t.Fatal("Health of a closed port succeeded")
 	}
@@ -329,7 +284,7 @@ func TestHealthAndClose(t *testing.T) {
 
 func TestCancelInterruptsTheHandshake(t *testing.T) {
 	t.Parallel()
-	a := newAdapter(t, map[string]string{"url": "amqp://guest:guest@" + hangingAddr(t) + "/", "timeout": "1m"})
+	a := newAdapter(t, map[string]string{"url": "amqp://guest:guest@" + testnet.HangingAddr(t) + "/", "timeout": "1m"})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start := time.Now()
@@ -391,7 +346,7 @@ func TestPublishing(t *testing.T) {
 
 func TestUnencodableIsPermanent(t *testing.T) {
 	t.Parallel()
-	a := newAdapter(t, map[string]string{"url": "amqp://guest:guest@" + closedAddr(t) + "/"})
+	a := newAdapter(t, map[string]string{"url": "amqp://guest:guest@" + testnet.ClosedAddr(t) + "/"})
 	for _, key := range []string{"", strings.Repeat("k", 256)} {
 		if _, err := a.Deliver(context.Background(), adaptertest.Sample(key)); !adapters.IsPermanent(err) {
 			t.Errorf("key of %d bytes: err = %v, want permanent (nothing sent)", len(key), err)

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/switchboard12345/switchboard/adapters"
 	"github.com/switchboard12345/switchboard/adapters/adaptertest"
+	"github.com/switchboard12345/switchboard/internal/testnet"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -114,44 +114,13 @@ func newAdapter(t *testing.T, settings map[string]string, endpoints ...string) a
 // answers.
 func hanging(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String() + "/ws"
+	return "http://" + testnet.HangingAddr(t) + "/ws"
 }
 
 // closedPort returns the URL of a port nobody listens on.
 func closedPort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr + "/ws"
+	return "http://" + testnet.ClosedAddr(t) + "/ws"
 }
 
 func TestConformance(t *testing.T) {

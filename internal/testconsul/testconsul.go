@@ -15,9 +15,7 @@
 package testconsul
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -28,15 +26,23 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboard12345/switchboard/internal/testbin"
 )
 
-const (
-	modulePath = "github.com/switchboard12345/switchboard"
+// binary is how testbin finds consul.
+var binary = testbin.Spec{
+	Name:         "consul",
+	EnvVar:       "SWITCHBOARD_CONSUL",
+	Prefix:       "testconsul",
+	OnPath:       "consul v1.14.x",
+	BuildTimeout: 20 * time.Minute, // about 5 minutes the first time
+	BuildNote:    " (the first build takes minutes)",
+}
 
+const (
 	// ReadyTimeout bounds how long Start and Restart wait for a leader.
 	ReadyTimeout = 30 * time.Second
 	// stopTimeout bounds how long Stop waits after SIGTERM before SIGKILL.
@@ -56,15 +62,13 @@ type Agent struct {
 	// the same across Stop and Restart.
 	HTTPAddr string
 
-	binary  string
-	dir     string // temporary directory: data/ and consul.log
-	logPath string
-	ports   ports
+	binary string
+	dir    string      // temporary directory: data/ and consul.log
+	log    testbin.Log // consul.log
+	ports  ports
 
-	mu       sync.Mutex
-	cmd      *exec.Cmd
-	done     chan struct{} // closed when cmd has exited
-	logShown bool          // a t.Fatal message already carried the log
+	proc     testbin.Proc
+	logShown bool // a t.Fatal message already carried the log
 }
 
 type ports struct {
@@ -76,12 +80,12 @@ type ports struct {
 // under CI=true) when no consul binary is available.
 func Start(t testing.TB) *Agent {
 	t.Helper()
-	bin := findBinary(t)
+	bin := testbin.Find(t, binary)
 	dir := t.TempDir()
 	a := &Agent{
-		binary:  bin,
-		dir:     dir,
-		logPath: filepath.Join(dir, "consul.log"),
+		binary: bin,
+		dir:    dir,
+		log:    testbin.Log{Path: filepath.Join(dir, "consul.log"), Limit: logTail},
 	}
 	if err := os.Mkdir(filepath.Join(dir, "data"), 0o700); err != nil {
 		t.Fatalf("testconsul: %v", err)
@@ -89,59 +93,30 @@ func Start(t testing.TB) *Agent {
 	t.Cleanup(func() {
 		a.Stop()
 		if t.Failed() && !a.logShown {
-			t.Logf("testconsul: log of the consul agent at %s (%s):\n%s", a.HTTPAddr, a.logPath, a.logTail())
+			t.Logf("testconsul: log of the consul agent at %s (%s):\n%s", a.HTTPAddr, a.log.Path, a.log.Tail())
 		}
 	})
-	var err error
-	for attempt := 1; attempt <= startAttempts; attempt++ {
-		logStart := a.logSize()
-		a.ports, err = freePorts()
+	err := testbin.StartOnFreePorts(t, "testconsul", startAttempts, a.log, func() error {
+		p, err := testbin.FreePorts(testbin.TCP, testbin.TCPUDP, testbin.TCPUDP, testbin.TCP, testbin.TCP)
 		if err != nil {
 			t.Fatalf("testconsul: picking free ports: %v", err)
 		}
+		a.ports = ports{http: p[0], serfLAN: p[1], serfWAN: p[2], server: p[3], grpc: p[4]}
 		a.HTTPAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(a.ports.http))
-		err = a.start()
-		if err == nil {
-			return a
-		}
-		a.Stop()
-		if !strings.Contains(a.logFrom(logStart), "address already in use") {
-			break
-		}
-		t.Logf("testconsul: attempt %d: a port was taken meanwhile, retrying with new ports", attempt)
+		return a.start()
+	}, a.Stop)
+	if err == nil {
+		return a
 	}
 	a.logShown = true
-	t.Fatalf("testconsul: starting %s: %v\nagent log (%s):\n%s", bin, err, a.logPath, a.logTail())
+	t.Fatalf("testconsul: starting %s: %v\nagent log (%s):\n%s", bin, err, a.log.Path, a.log.Tail())
 	return nil
 }
 
 // Stop terminates the agent (SIGTERM, then SIGKILL if it lingers) and waits
 // for it to exit. Afterwards its ports refuse connections. Stopping a
 // stopped agent does nothing.
-func (a *Agent) Stop() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.cmd == nil {
-		return
-	}
-	defer func() { a.cmd, a.done = nil, nil }()
-	select {
-	case <-a.done:
-		return
-	default:
-	}
-	_ = a.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-a.done:
-		return
-	case <-time.After(stopTimeout):
-	}
-	_ = a.cmd.Process.Kill()
-	select {
-	case <-a.done:
-	case <-time.After(killTimeout):
-	}
-}
+func (a *Agent) Stop() { a.proc.Stop(stopTimeout, killTimeout) }
 
 // Restart stops the agent if it is running and starts it again on the same
 // ports and data directory, waiting for a leader. Dev mode keeps its state in
@@ -152,13 +127,13 @@ func (a *Agent) Restart(t testing.TB) {
 	if err := a.start(); err != nil {
 		a.Stop()
 		a.logShown = true
-		t.Fatalf("testconsul: restarting %s on %s: %v\nagent log (%s):\n%s", a.binary, a.HTTPAddr, err, a.logPath, a.logTail())
+		t.Fatalf("testconsul: restarting %s on %s: %v\nagent log (%s):\n%s", a.binary, a.HTTPAddr, err, a.log.Path, a.log.Tail())
 	}
 }
 
 // start launches the process and waits until it reports a leader.
 func (a *Agent) start() error {
-	logf, err := os.OpenFile(a.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	logf, err := os.OpenFile(a.log.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
@@ -185,18 +160,10 @@ func (a *Agent) start() error {
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	cmd.Dir = a.dir
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	done, err := a.proc.Start(cmd)
+	if err != nil {
 		return err
 	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
-	a.mu.Lock()
-	a.cmd, a.done = cmd, done
-	a.mu.Unlock()
 	return a.waitLeader(done)
 }
 
@@ -204,30 +171,20 @@ func (a *Agent) start() error {
 // exits, or ReadyTimeout passes.
 func (a *Agent) waitLeader(done <-chan struct{}) error {
 	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(ReadyTimeout)
-	var last string
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			return errors.New("consul exited before electing a leader")
-		default:
-		}
+	err := testbin.WaitReady(done, ReadyTimeout, 100*time.Millisecond, func() error {
 		leader, err := getLeader(client, a.HTTPAddr)
-		if err == nil && leader != "" {
-			return nil
+		if err == nil && leader == "" {
+			return errors.New("no leader yet")
 		}
-		if err != nil {
-			last = err.Error()
-		} else {
-			last = "no leader yet"
-		}
-		select {
-		case <-done:
-			return errors.New("consul exited before electing a leader")
-		case <-time.After(100 * time.Millisecond):
-		}
+		return err
+	})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, testbin.ErrExited):
+		return errors.New("consul exited before electing a leader")
 	}
-	return fmt.Errorf("no leader at http://%s/v1/status/leader after %v (last: %s)", a.HTTPAddr, ReadyTimeout, last)
+	return fmt.Errorf("no leader at http://%s/v1/status/leader after %v (last: %v)", a.HTTPAddr, ReadyTimeout, err)
 }
 
 // getLeader returns the address in GET /v1/status/leader ("" while there is
@@ -250,180 +207,4 @@ func getLeader(client *http.Client, addr string) (string, error) {
 		return "", fmt.Errorf("unexpected leader response %q", body)
 	}
 	return leader, nil
-}
-
-// logTail returns the end of the agent log, for failure messages.
-func (a *Agent) logTail() string {
-	return a.logFrom(max(0, a.logSize()-logTail))
-}
-
-func (a *Agent) logSize() int64 {
-	fi, err := os.Stat(a.logPath)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-// logFrom returns the agent log from byte offset off on (at most logTail
-// bytes of it).
-func (a *Agent) logFrom(off int64) string {
-	f, err := os.Open(a.logPath)
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	defer f.Close()
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return fmt.Sprintf("(log unreadable: %v)", err)
-	}
-	b, _ := io.ReadAll(io.LimitReader(f, logTail))
-	return string(b)
-}
-
-// freePorts picks distinct free ports on 127.0.0.1. The serf ports need TCP
-// and UDP; the others TCP only. All are held until every one is chosen.
-func freePorts() (ports, error) {
-	var closers []io.Closer
-	defer func() {
-		for _, c := range closers {
-			c.Close()
-		}
-	}()
-	pick := func(udp bool) (int, error) {
-		for range 20 {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return 0, err
-			}
-			closers = append(closers, l)
-			port := l.Addr().(*net.TCPAddr).Port
-			if !udp {
-				return port, nil
-			}
-			u, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-			if err != nil {
-				continue // UDP side taken; keep the TCP listener so we do not get it again
-			}
-			closers = append(closers, u)
-			return port, nil
-		}
-		return 0, errors.New("no port free on both TCP and UDP after 20 tries")
-	}
-	var p ports
-	var err error
-	for _, f := range []struct {
-		dst *int
-		udp bool
-	}{{&p.http, false}, {&p.serfLAN, true}, {&p.serfWAN, true}, {&p.server, false}, {&p.grpc, false}} {
-		if *f.dst, err = pick(f.udp); err != nil {
-			return ports{}, err
-		}
-	}
-	return p, nil
-}
-
-var (
-	binaryMu    sync.Mutex
-	binaryCache string
-)
-
-// findBinary returns the consul binary to run, skipping or failing the test
-// when there is none.
-func findBinary(t testing.TB) string {
-	t.Helper()
-	binaryMu.Lock()
-	defer binaryMu.Unlock()
-	if binaryCache != "" {
-		return binaryCache
-	}
-	if p := os.Getenv("SWITCHBOARD_CONSUL"); p != "" {
-		if fi, err := os.Stat(p); err != nil || fi.IsDir() {
-			t.Fatalf("testconsul: SWITCHBOARD_CONSUL=%s is not a consul binary: %v", p, err)
-		}
-		binaryCache = p
-		return p
-	}
-	if p, err := exec.LookPath("consul"); err == nil {
-		binaryCache = p
-		return p
-	}
-	root, rootErr := repoRoot()
-	if rootErr == nil {
-		p := filepath.Join(root, "bin", "consul")
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			binaryCache = p
-			return p
-		}
-	}
-	if os.Getenv("CI") != "true" {
-		t.Skipf("skipping: no consul binary (set SWITCHBOARD_CONSUL, put consul v1.14.x on PATH, or run scripts/consul.sh to build bin/consul)")
-	}
-	if rootErr != nil {
-		t.Fatalf("testconsul: consul is mandatory under CI=true but none was found and the repository root is unknown: %v", rootErr)
-	}
-	p, err := buildBinary(t, root)
-	if err != nil {
-		t.Fatalf("testconsul: consul is mandatory under CI=true but none was found and scripts/consul.sh failed: %v", err)
-	}
-	binaryCache = p
-	return p
-}
-
-// buildBinary runs scripts/consul.sh (which builds bin/consul, about 5
-// minutes the first time) and returns the path it prints.
-func buildBinary(t testing.TB, root string) (string, error) {
-	t.Helper()
-	t.Logf("testconsul: CI=true and no consul binary; running scripts/consul.sh (the first build takes minutes)")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "consul.sh"))
-	cmd.Dir = root
-	cmd.Stdout = &stdout
-	cmd.Stderr = io.MultiWriter(os.Stderr, &stderr) // show build progress live
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%v\n%s", err, stderr.Bytes())
-	}
-	p := strings.TrimSpace(stdout.String())
-	if fi, err := os.Stat(p); err != nil || fi.IsDir() {
-		return "", fmt.Errorf("it printed %q, which is not a binary (%v)\n%s", p, err, stderr.Bytes())
-	}
-	return p, nil
-}
-
-// repoRoot walks up from the working directory to the directory whose go.mod
-// declares the switchboard module (skipping nested modules such as
-// tools/consul).
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for range 64 {
-		if mod, err := modulePathOf(filepath.Join(dir, "go.mod")); err == nil && mod == modulePath {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	return "", fmt.Errorf("no go.mod for module %s above the working directory", modulePath)
-}
-
-func modulePathOf(gomod string) (string, error) {
-	f, err := os.Open(gomod)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if rest, ok := strings.CutPrefix(line, "module"); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
-			return strings.Trim(strings.TrimSpace(rest), `"`), nil
-		}
-	}
-	return "", fmt.Errorf("%s has no module line", gomod)
 }

@@ -8,27 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
 )
-
-func TestRepoRoot(t *testing.T) {
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "internal", "testconsul")); err != nil {
-		t.Fatalf("repoRoot() = %s, which does not hold internal/testconsul: %v", root, err)
-	}
-	if mod, err := modulePathOf(filepath.Join(root, "tools", "consul", "go.mod")); err == nil && mod == modulePath {
-		t.Fatalf("tools/consul/go.mod must not declare the main module path")
-	}
-}
 
 func TestAgentKVStopRestart(t *testing.T) {
 	a := Start(t)

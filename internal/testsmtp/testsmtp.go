@@ -18,7 +18,6 @@ package testsmtp
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,18 +30,26 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboard12345/switchboard/internal/testbin"
+	"github.com/switchboard12345/switchboard/internal/testnet"
 )
 
-const (
-	modulePath = "github.com/switchboard12345/switchboard"
+// binary is how testbin finds mailpit.
+var binary = testbin.Spec{
+	Name:         "mailpit",
+	EnvVar:       "SWITCHBOARD_MAILPIT",
+	Prefix:       "testsmtp",
+	BuildTimeout: 10 * time.Minute,
+}
 
+const (
 	// ReadyTimeout bounds how long Start waits for both ports to answer.
 	ReadyTimeout = 20 * time.Second
-	// stopTimeout bounds how long Stop waits after SIGTERM before SIGKILL.
+	// stopTimeout bounds how long Stop waits after SIGTERM before SIGKILL
+	// (after which it waits for the exit for good).
 	stopTimeout = 10 * time.Second
 	// startAttempts bounds how often Start retries with fresh ports when
 	// another process grabbed one between picking and binding it.
@@ -75,14 +82,11 @@ type Server struct {
 	// APIURL is the base of the HTTP API, "http://127.0.0.1:port".
 	APIURL string
 
-	binary  string
-	dir     string
-	logPath string
-	client  *http.Client
-
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	binary string
+	dir    string
+	log    testbin.Log // mailpit.log
+	client *http.Client
+	proc   testbin.Proc
 }
 
 // Message is one message the server received.
@@ -104,42 +108,35 @@ func Start(t testing.TB) *Server { return StartWith(t, Options{}) }
 // under CI=true) when no mailpit binary is available.
 func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
-	bin := findBinary(t)
+	bin := testbin.Find(t, binary)
 	dir := t.TempDir()
 	s := &Server{
-		binary:  bin,
-		dir:     dir,
-		logPath: filepath.Join(dir, "mailpit.log"),
-		client:  &http.Client{Timeout: 10 * time.Second},
+		binary: bin,
+		dir:    dir,
+		log:    testbin.Log{Path: filepath.Join(dir, "mailpit.log"), Limit: logTail},
+		client: &http.Client{Timeout: 10 * time.Second},
 	}
 	logShown := false
 	t.Cleanup(func() {
 		s.Stop()
 		if t.Failed() && !logShown {
-			t.Logf("testsmtp: log of mailpit at %s (%s):\n%s", s.SMTPAddr, s.logPath, s.logTail())
+			t.Logf("testsmtp: log of mailpit at %s (%s):\n%s", s.SMTPAddr, s.log.Path, s.logTail())
 		}
 	})
-	var err error
-	for attempt := 1; attempt <= startAttempts; attempt++ {
-		var smtpPort, httpPort int
-		smtpPort, httpPort, err = freePorts()
+	err := testbin.StartOnFreePorts(t, "testsmtp", startAttempts, s.log, func() error {
+		p, err := testbin.FreePorts(testbin.TCP, testbin.TCP)
 		if err != nil {
 			t.Fatalf("testsmtp: picking free ports: %v", err)
 		}
-		s.SMTPAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(smtpPort))
-		s.APIURL = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort))
-		logStart := s.logSize()
-		if err = s.start(o); err == nil {
-			return s
-		}
-		s.Stop()
-		if !strings.Contains(s.logFrom(logStart), "address already in use") {
-			break
-		}
-		t.Logf("testsmtp: attempt %d: a port was taken meanwhile, retrying with new ports", attempt)
+		s.SMTPAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(p[0]))
+		s.APIURL = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(p[1]))
+		return s.start(o)
+	}, s.Stop)
+	if err == nil {
+		return s
 	}
 	logShown = true
-	t.Fatalf("testsmtp: starting %s: %v\nlog (%s):\n%s", bin, err, s.logPath, s.logTail())
+	t.Fatalf("testsmtp: starting %s: %v\nlog (%s):\n%s", bin, err, s.log.Path, s.logTail())
 	return nil
 }
 
@@ -148,7 +145,7 @@ func (s *Server) start(o Options) error {
 		"--smtp", s.SMTPAddr,
 		"--listen", strings.TrimPrefix(s.APIURL, "http://"),
 		"--database", filepath.Join(s.dir, "mailpit.db"),
-		"--log-file", s.logPath,
+		"--log-file", s.log.Path,
 		"--disable-version-check",
 		"--smtp-disable-rdns",
 		"--smtp-auth-accept-any",
@@ -175,42 +172,23 @@ func (s *Server) start(o Options) error {
 	cmd := exec.Command(s.binary, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Dir = s.dir
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	done, err := s.proc.Start(cmd)
+	if err != nil {
 		return err
 	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
-	s.mu.Lock()
-	s.cmd, s.done = cmd, done
-	s.mu.Unlock()
 	return s.waitReady(done)
 }
 
 // waitReady polls /readyz and the SMTP port until both answer.
 func (s *Server) waitReady(done <-chan struct{}) error {
-	deadline := time.Now().Add(ReadyTimeout)
-	var last error
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			return errors.New("mailpit exited during start")
-		default:
-		}
-		last = s.ready()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-done:
-			return errors.New("mailpit exited during start")
-		case <-time.After(50 * time.Millisecond):
-		}
+	err := testbin.WaitReady(done, ReadyTimeout, 50*time.Millisecond, s.ready)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, testbin.ErrExited):
+		return errors.New("mailpit exited during start")
 	}
-	return fmt.Errorf("not ready after %v: %v", ReadyTimeout, last)
+	return fmt.Errorf("not ready after %v: %v", ReadyTimeout, err)
 }
 
 func (s *Server) ready() error {
@@ -240,27 +218,7 @@ func (s *Server) ready() error {
 
 // Stop terminates the server (SIGTERM, then SIGKILL) and waits for it to
 // exit. Afterwards its ports refuse connections. Stopping twice does nothing.
-func (s *Server) Stop() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return
-	}
-	defer func() { s.cmd, s.done = nil, nil }()
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-		return
-	case <-time.After(stopTimeout):
-	}
-	_ = s.cmd.Process.Kill()
-	<-s.done
-}
+func (s *Server) Stop() { s.proc.Stop(stopTimeout, 0) }
 
 // Messages returns every message the server holds, oldest first, raw.
 func (s *Server) Messages(t testing.TB) []Message {
@@ -340,46 +298,13 @@ func (s *Server) getJSON(path string, v any) error {
 // test ends.
 func HangingAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("testsmtp: %v", err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
+	return testnet.HangingAddr(t)
 }
 
 // ClosedAddr returns an address on 127.0.0.1 that nothing listens on.
 func ClosedAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("testsmtp: %v", err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return testnet.ClosedAddr(t)
 }
 
 func (s *Server) logTail() string {
@@ -387,147 +312,6 @@ func (s *Server) logTail() string {
 	if out, err := os.ReadFile(filepath.Join(s.dir, "mailpit.out")); err == nil && len(out) > 0 {
 		b.Write(out)
 	}
-	b.WriteString(s.logFrom(max(0, s.logSize()-logTail)))
+	b.WriteString(s.log.Tail())
 	return b.String()
-}
-
-func (s *Server) logSize() int64 {
-	fi, err := os.Stat(s.logPath)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-func (s *Server) logFrom(off int64) string {
-	f, err := os.Open(s.logPath)
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	defer f.Close()
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return fmt.Sprintf("(log unreadable: %v)", err)
-	}
-	b, _ := io.ReadAll(io.LimitReader(f, logTail))
-	return string(b)
-}
-
-// freePorts picks two distinct free TCP ports on 127.0.0.1.
-func freePorts() (int, int, error) {
-	a, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer a.Close()
-	b, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer b.Close()
-	return a.Addr().(*net.TCPAddr).Port, b.Addr().(*net.TCPAddr).Port, nil
-}
-
-var (
-	binaryMu    sync.Mutex
-	binaryCache string
-)
-
-// findBinary returns the mailpit binary to run, skipping or failing the test
-// when there is none.
-func findBinary(t testing.TB) string {
-	t.Helper()
-	binaryMu.Lock()
-	defer binaryMu.Unlock()
-	if binaryCache != "" {
-		return binaryCache
-	}
-	if p := os.Getenv("SWITCHBOARD_MAILPIT"); p != "" {
-		if fi, err := os.Stat(p); err != nil || fi.IsDir() {
-			t.Fatalf("testsmtp: SWITCHBOARD_MAILPIT=%s is not a mailpit binary: %v", p, err)
-		}
-		binaryCache = p
-		return p
-	}
-	if p, err := exec.LookPath("mailpit"); err == nil {
-		binaryCache = p
-		return p
-	}
-	root, rootErr := repoRoot()
-	if rootErr == nil {
-		p := filepath.Join(root, "bin", "mailpit")
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			binaryCache = p
-			return p
-		}
-	}
-	if os.Getenv("CI") != "true" {
-		t.Skipf("skipping: no mailpit binary (set SWITCHBOARD_MAILPIT, put mailpit on PATH, or run scripts/mailpit.sh to build bin/mailpit)")
-	}
-	if rootErr != nil {
-		t.Fatalf("testsmtp: mailpit is mandatory under CI=true but none was found and the repository root is unknown: %v", rootErr)
-	}
-	p, err := buildBinary(t, root)
-	if err != nil {
-		t.Fatalf("testsmtp: mailpit is mandatory under CI=true but none was found and scripts/mailpit.sh failed: %v", err)
-	}
-	binaryCache = p
-	return p
-}
-
-// buildBinary runs scripts/mailpit.sh and returns the path it prints.
-func buildBinary(t testing.TB, root string) (string, error) {
-	t.Helper()
-	t.Logf("testsmtp: CI=true and no mailpit binary; running scripts/mailpit.sh")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "mailpit.sh"))
-	cmd.Dir = root
-	cmd.Stdout = &stdout
-	cmd.Stderr = io.MultiWriter(os.Stderr, &stderr)
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%v\n%s", err, stderr.Bytes())
-	}
-	p := strings.TrimSpace(stdout.String())
-	if fi, err := os.Stat(p); err != nil || fi.IsDir() {
-		return "", fmt.Errorf("it printed %q, which is not a binary (%v)\n%s", p, err, stderr.Bytes())
-	}
-	return p, nil
-}
-
-// repoRoot walks up from the working directory to the directory whose go.mod
-// declares the switchboard module (skipping nested modules such as
-// tools/mailpit).
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for range 64 {
-		if mod, err := modulePathOf(filepath.Join(dir, "go.mod")); err == nil && mod == modulePath {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	return "", fmt.Errorf("no go.mod for module %s above the working directory", modulePath)
-}
-
-func modulePathOf(gomod string) (string, error) {
-	f, err := os.Open(gomod)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if rest, ok := strings.CutPrefix(line, "module"); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
-			return strings.Trim(strings.TrimSpace(rest), `"`), nil
-		}
-	}
-	return "", fmt.Errorf("%s has no module line", gomod)
 }

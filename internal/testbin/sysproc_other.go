@@ -1,0 +1,8 @@
+//go:build !linux
+
+package testbin
+
+import "syscall"
+
+// SysProcAttr is nil where the kernel cannot kill a child with its parent.
+func SysProcAttr() *syscall.SysProcAttr { return nil }

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/switchboard12345/switchboard/gateway/restjson"
 	"github.com/switchboard12345/switchboard/gateway/service"
 )
 
@@ -44,48 +44,17 @@ func headerMatcher(key string) (string, bool) {
 	return runtime.DefaultHeaderMatcher(key)
 }
 
-// restError is an error in the REST body: Google's JSON error shape, with the
-// field violations lifted to the top so a client finds the bad field at once.
-type restError struct {
-	Error restErrorBody `json:"error"`
-}
-
-type restErrorBody struct {
-	Code            int              `json:"code"`
-	Status          string           `json:"status"`
-	Message         string           `json:"message"`
-	FieldViolations []fieldViolation `json:"fieldViolations,omitempty"`
-	RequestID       string           `json:"requestId,omitempty"`
-}
-
-type fieldViolation struct {
-	Field       string `json:"field"`
-	Description string `json:"description"`
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
-}
-
-func writeError(w http.ResponseWriter, httpCode int, st, msg string, fields []fieldViolation) {
-	writeJSON(w, httpCode, restError{Error: restErrorBody{Code: httpCode, Status: st, Message: msg, FieldViolations: fields, RequestID: w.Header().Get("X-Request-Id")}})
-}
-
 // restError writes a gRPC status as JSON with the matching HTTP code.
 func (s *Server) restError(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	st, ok := status.FromError(err)
 	if !ok {
 		st = status.New(codes.Internal, "internal error")
 	}
-	var fields []fieldViolation
+	var fields []restjson.FieldViolation
 	for _, d := range st.Details() {
 		if br, ok := d.(*errdetails.BadRequest); ok {
 			for _, v := range br.GetFieldViolations() {
-				fields = append(fields, fieldViolation{Field: v.GetField(), Description: v.GetDescription()})
+				fields = append(fields, restjson.FieldViolation{Field: v.GetField(), Description: v.GetDescription()})
 			}
 		}
 	}
@@ -93,21 +62,21 @@ func (s *Server) restError(ctx context.Context, _ *runtime.ServeMux, _ runtime.M
 	if st.Code() == codes.InvalidArgument && len(fields) == 0 {
 		// A body grpc-gateway could not decode: name the field protojson named.
 		f := decodeViolation(msg)
-		fields = []fieldViolation{f}
+		fields = []restjson.FieldViolation{f}
 		msg = "invalid request body: " + f.Field + ": " + f.Description
 	}
 	if st.Code() == codes.Internal {
 		msg = "internal error" // never leak internals
 	}
-	writeError(w, runtime.HTTPStatusFromCode(st.Code()), statusName(st.Code()), msg, fields)
+	restjson.Error(w, runtime.HTTPStatusFromCode(st.Code()), statusName(st.Code()), msg, fields)
 }
 
 func (s *Server) routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
 	switch httpStatus {
 	case http.StatusMethodNotAllowed:
-		writeError(w, httpStatus, "METHOD_NOT_ALLOWED", r.Method+" is not allowed on "+r.URL.Path, nil)
+		restjson.Error(w, httpStatus, "METHOD_NOT_ALLOWED", r.Method+" is not allowed on "+r.URL.Path, nil)
 	default:
-		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such path: "+r.URL.Path, nil)
+		restjson.Error(w, http.StatusNotFound, "NOT_FOUND", "no such path: "+r.URL.Path, nil)
 	}
 }
 
@@ -118,18 +87,18 @@ var (
 )
 
 // decodeViolation turns a protojson decoding error into a field violation.
-func decodeViolation(msg string) fieldViolation {
+func decodeViolation(msg string) restjson.FieldViolation {
 	msg = strings.TrimPrefix(msg, "proto: ")
 	switch {
 	case strings.Contains(msg, "request body too large"):
-		return fieldViolation{Field: "body", Description: "too large"}
+		return restjson.FieldViolation{Field: "body", Description: "too large"}
 	case reUnknownField.MatchString(msg):
-		return fieldViolation{Field: reUnknownField.FindStringSubmatch(msg)[1], Description: "unknown field"}
+		return restjson.FieldViolation{Field: reUnknownField.FindStringSubmatch(msg)[1], Description: "unknown field"}
 	case reFieldValue.MatchString(msg):
 		m := reFieldValue.FindStringSubmatch(msg)
-		return fieldViolation{Field: m[1], Description: "invalid value " + m[2]}
+		return restjson.FieldViolation{Field: m[1], Description: "invalid value " + m[2]}
 	}
-	return fieldViolation{Field: "body", Description: strings.TrimSpace(reSyntax.ReplaceAllString(msg, ""))}
+	return restjson.FieldViolation{Field: "body", Description: strings.TrimSpace(reSyntax.ReplaceAllString(msg, ""))}
 }
 
 var reLastKey = regexp.MustCompile(`"([A-Za-z0-9_]+)"\s*:\s*"?[^"]*$`)
@@ -151,26 +120,26 @@ func (s *Server) restMiddleware(next http.Handler) http.Handler {
 			if p := recover(); p != nil {
 				s.log.ErrorContext(r.Context(), "panic in REST handler", "panic", p)
 				if !rec.wrote {
-					writeError(rec, http.StatusInternalServerError, "INTERNAL", "internal error", nil)
+					restjson.Error(rec, http.StatusInternalServerError, "INTERNAL", "internal error", nil)
 				}
 			}
 			s.metrics.observeHTTP(r.Method, routeOf(r), rec.code, time.Since(start))
 		}()
 		if r.Body != nil && r.Method != http.MethodGet {
 			if r.ContentLength > s.o.MaxBodyBytes {
-				writeError(rec, http.StatusBadRequest, "INVALID_ARGUMENT", "request body must be at most "+strconv.FormatInt(s.o.MaxBodyBytes, 10)+" bytes",
-					[]fieldViolation{{Field: "body", Description: "too large"}})
+				restjson.Error(rec, http.StatusBadRequest, "INVALID_ARGUMENT", "request body must be at most "+strconv.FormatInt(s.o.MaxBodyBytes, 10)+" bytes",
+					[]restjson.FieldViolation{{Field: "body", Description: "too large"}})
 				return
 			}
 			body, err := io.ReadAll(http.MaxBytesReader(rec, r.Body, s.o.MaxBodyBytes))
 			if err != nil {
 				var tooBig *http.MaxBytesError
 				if errors.As(err, &tooBig) {
-					writeError(rec, http.StatusBadRequest, "INVALID_ARGUMENT", "request body must be at most "+strconv.FormatInt(s.o.MaxBodyBytes, 10)+" bytes",
-						[]fieldViolation{{Field: "body", Description: "too large"}})
+					restjson.Error(rec, http.StatusBadRequest, "INVALID_ARGUMENT", "request body must be at most "+strconv.FormatInt(s.o.MaxBodyBytes, 10)+" bytes",
+						[]restjson.FieldViolation{{Field: "body", Description: "too large"}})
 					return
 				}
-				writeError(rec, http.StatusBadRequest, "INVALID_ARGUMENT", "reading request body failed", []fieldViolation{{Field: "body", Description: "unreadable"}})
+				restjson.Error(rec, http.StatusBadRequest, "INVALID_ARGUMENT", "reading request body failed", []restjson.FieldViolation{{Field: "body", Description: "unreadable"}})
 				return
 			}
 			if !utf8.Valid(body) {
@@ -178,7 +147,7 @@ func (s *Server) restMiddleware(next http.Handler) http.Handler {
 				if m := reLastKey.FindSubmatch(body[:firstInvalidUTF8(body)]); m != nil {
 					field = string(m[1])
 				}
-				writeError(rec, http.StatusBadRequest, "INVALID_ARGUMENT", "request body is not valid UTF-8", []fieldViolation{{Field: field, Description: "not valid UTF-8"}})
+				restjson.Error(rec, http.StatusBadRequest, "INVALID_ARGUMENT", "request body is not valid UTF-8", []restjson.FieldViolation{{Field: field, Description: "not valid UTF-8"}})
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))

@@ -25,6 +25,7 @@ import (
 
 	"github.com/switchboard12345/switchboard/api"
 	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
+	"github.com/switchboard12345/switchboard/gateway/restjson"
 	"github.com/switchboard12345/switchboard/store"
 )
 
@@ -142,11 +143,11 @@ func New(o Options) (*Server, error) {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		restjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such path: "+r.URL.Path, nil)
+		restjson.Error(w, http.StatusNotFound, "NOT_FOUND", "no such path: "+r.URL.Path, nil)
 	})
 	s.http = &http.Server{
 		Handler:           mux,
@@ -226,14 +227,14 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.o.Store.Ping(ctx); err != nil {
 		s.log.Warn("not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "store": "unreachable"})
+		restjson.Write(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "store": "unreachable"})
 		return
 	}
 	if s.o.Degraded != nil {
 		if why := s.o.Degraded(); why != "" {
-			writeJSON(w, http.StatusOK, map[string]string{"status": "degraded", "store": "ok", "registry": why})
+			restjson.Write(w, http.StatusOK, map[string]string{"status": "degraded", "store": "ok", "registry": why})
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "store": "ok"})
+	restjson.Write(w, http.StatusOK, map[string]string{"status": "ready", "store": "ok"})
 }

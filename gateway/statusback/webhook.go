@@ -2,7 +2,6 @@ package statusback
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard12345/switchboard/gateway/restjson"
 	"github.com/switchboard12345/switchboard/internal/errs"
 	"github.com/switchboard12345/switchboard/registry"
 	"github.com/switchboard12345/switchboard/store"
@@ -109,14 +109,14 @@ func backendID(r *http.Request) string {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if r.Method != http.MethodPost {
-		writeError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", r.Method+" is not allowed on "+r.URL.Path, nil)
+		restjson.Error(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", r.Method+" is not allowed on "+r.URL.Path, nil)
 		return
 	}
 	id := backendID(r)
 	b, ok := lookup(h.c.Routes(), id)
 	if !ok || id == "" {
 		h.log.WarnContext(ctx, "webhook for an unknown backend", "backend", clip(id, 64), "remote", r.RemoteAddr)
-		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such backend", nil)
+		restjson.Error(w, http.StatusNotFound, "NOT_FOUND", "no such backend", nil)
 		return
 	}
 	// Authenticate before reading the body into anything but bytes.
@@ -130,10 +130,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "request body must be at most 1048576 bytes", []fieldViolation{{"body", "too large"}})
+			restjson.Error(w, http.StatusBadRequest, "INVALID_ARGUMENT", "request body must be at most 1048576 bytes", []restjson.FieldViolation{{Field: "body", Description: "too large"}})
 			return
 		}
-		writeError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "reading request body failed", []fieldViolation{{"body", "unreadable"}})
+		restjson.Error(w, http.StatusBadRequest, "INVALID_ARGUMENT", "reading request body failed", []restjson.FieldViolation{{Field: "body", Description: "unreadable"}})
 		return
 	}
 	tsHeader := r.Header.Get(HeaderTimestamp)
@@ -170,16 +170,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var e *errs.Error
 		errors.As(err, &e)
-		fields := make([]fieldViolation, len(e.Fields))
+		fields := make([]restjson.FieldViolation, len(e.Fields))
 		for i, f := range e.Fields {
-			fields[i] = fieldViolation{f.Field, f.Description}
+			fields[i] = restjson.FieldViolation{Field: f.Field, Description: f.Description}
 		}
 		msg := "invalid request body"
 		if len(fields) > 0 {
 			msg += ": " + fields[0].Field + ": " + fields[0].Description
 		}
 		h.log.WarnContext(ctx, "webhook body refused", "backend", b.ID, "remote", r.RemoteAddr, "err", err)
-		writeError(w, http.StatusBadRequest, "INVALID_ARGUMENT", msg, fields)
+		restjson.Error(w, http.StatusBadRequest, "INVALID_ARGUMENT", msg, fields)
 		return
 	}
 
@@ -193,7 +193,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// The store failed: ask the backend to send again; what was
 			// applied comes back as duplicate.
 			h.log.ErrorContext(ctx, "applying a status update failed", "backend", b.ID, "update", u.ID, "err", err)
-			writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "status updates could not be stored now; send them again (those already applied are reported as duplicate)", nil)
+			restjson.Error(w, http.StatusServiceUnavailable, "UNAVAILABLE", "status updates could not be stored now; send them again (those already applied are reported as duplicate)", nil)
 			return
 		}
 		if res.Status == Rejected {
@@ -201,7 +201,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.Results[i] = res
 	}
-	writeJSON(w, http.StatusOK, resp)
+	restjson.Write(w, http.StatusOK, resp)
 }
 
 // outcome classifies the result of applying one update; "" means a failure
@@ -243,39 +243,7 @@ func statusLabel(status string) string {
 func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, r *http.Request, backend, reason, msg string, args ...any) {
 	h.metrics.rejected.WithLabelValues(backend, reason).Inc()
 	h.log.WarnContext(ctx, "webhook rejected", append([]any{"backend", backend, "remote", r.RemoteAddr, "reason", reason}, args...)...)
-	writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", msg, nil)
-}
-
-// The REST error shape of the gateway (gateway/server): Google's JSON error
-// with the field violations at the top.
-type restError struct {
-	Error restErrorBody `json:"error"`
-}
-
-type restErrorBody struct {
-	Code            int              `json:"code"`
-	Status          string           `json:"status"`
-	Message         string           `json:"message"`
-	FieldViolations []fieldViolation `json:"fieldViolations,omitempty"`
-	RequestID       string           `json:"requestId,omitempty"`
-}
-
-type fieldViolation struct {
-	Field       string `json:"field"`
-	Description string `json:"description"`
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
-}
-
-func writeError(w http.ResponseWriter, code int, st, msg string, fields []fieldViolation) {
-	writeJSON(w, code, restError{Error: restErrorBody{Code: code, Status: st, Message: msg, FieldViolations: fields,
-		RequestID: w.Header().Get("X-Request-Id")}})
+	restjson.Error(w, http.StatusUnauthorized, "UNAUTHENTICATED", msg, nil)
 }
 
 func clip(s string, n int) string {

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"sync"
 	"time"
@@ -128,9 +129,20 @@ type Dispatcher struct {
 	log   *slog.Logger
 	now   func() time.Time
 	owner string
-	m     *metrics
+	// lessee is the lease owner outcomes are recorded under: the owner, or
+	// nobody when claims are held in memory (Exclusive).
+	lessee string
+	m      *metrics
 
 	kick chan struct{}
+
+	// held are the messages this dispatcher holds without a lease
+	// (Exclusive): claimed, not yet settled.
+	hmu  sync.Mutex
+	held map[int64]struct{}
+	// released are the messages settled while the current claim read: the
+	// read may predate their outcome's commit, so it must not take them.
+	released map[int64]struct{}
 
 	mu       sync.Mutex
 	lanes    map[string]*lane // by backend id
@@ -161,6 +173,10 @@ func New(c Config) (*Dispatcher, error) {
 		c: c, t: c.Tuning.withDefaults(), log: c.Logger, now: c.Now, owner: c.Owner,
 		kick:  make(chan struct{}, 1),
 		lanes: map[string]*lane{},
+		held:  map[int64]struct{}{},
+	}
+	if !c.Exclusive {
+		d.lessee = d.owner
 	}
 	d.m = newMetrics(d)
 	if c.Metrics != nil {
@@ -247,6 +263,10 @@ func (d *Dispatcher) stop() {
 	}
 }
 
+// parkEvery is how often the messages that keep arriving for a backend
+// whose breaker is open are parked.
+const parkEvery = 200 * time.Millisecond
+
 // claimOnce claims due messages for the lanes that can take them, and the
 // probes of half-open breakers. It reports whether a full batch came back
 // (more may be due).
@@ -254,17 +274,18 @@ func (d *Dispatcher) claimOnce(ctx context.Context) bool {
 	d.sync(ctx)
 	now := d.now()
 	var exclude []string
-	var probes []*lane
+	var probes, park []*lane
 	d.mu.Lock()
 	for id, l := range d.lanes {
-		switch l.breakerState() {
-		case stateHalfOpen:
-			if l.inflight.Load() == 0 && len(l.queue) == 0 {
+		switch st := l.breakerState(); st {
+		case stateHalfOpen, stateOpen:
+			if st == stateHalfOpen && l.inflight.Load() == 0 && len(l.queue) == 0 {
 				probes = append(probes, l)
 			}
 			exclude = append(exclude, id)
-		case stateOpen:
-			exclude = append(exclude, id)
+			if now.Sub(l.parked) >= parkEvery {
+				park = append(park, l)
+			}
 		default:
 			if len(l.queue) >= cap(l.queue) {
 				exclude = append(exclude, id)
@@ -272,17 +293,26 @@ func (d *Dispatcher) claimOnce(ctx context.Context) bool {
 		}
 	}
 	d.mu.Unlock()
+	// The messages of a backend whose breaker is not closed are parked an
+	// open period ahead, again and again while it stays so: claims then read
+	// past none of them (they are the oldest, first in the due order). Its
+	// probes claim them anyway; once it closes they come due within an open
+	// period, spread out rather than at once.
+	for _, l := range park {
+		l.parked = now
+		if _, err := d.c.Outbox.Park(ctx, l.id, now, now.Add(l.openFor)); err != nil {
+			d.log.Warn("parking an open backend's messages", "backend", l.id, "err", err)
+		}
+	}
 	for _, l := range probes {
-		got, err := d.c.Outbox.Claim(ctx, store.Claim{Owner: d.owner, Now: now, Until: now.Add(d.t.LeaseFor),
-			Limit: l.probes, Only: l.id})
+		got, err := d.claim(ctx, store.Claim{Now: now, Limit: l.probes, Only: l.id})
 		if err != nil {
 			d.log.Warn("claiming probe", "backend", l.id, "err", err)
 			continue
 		}
 		d.route(ctx, got)
 	}
-	got, err := d.c.Outbox.Claim(ctx, store.Claim{Owner: d.owner, Now: now, Until: now.Add(d.t.LeaseFor),
-		Limit: d.t.ClaimBatch, Exclude: exclude})
+	got, err := d.claim(ctx, store.Claim{Now: now, Limit: d.t.ClaimBatch, Exclude: exclude})
 	if err != nil {
 		if ctx.Err() == nil {
 			d.log.Warn("claiming outbox messages", "err", err)
@@ -293,6 +323,54 @@ func (d *Dispatcher) claimOnce(ctx context.Context) bool {
 	return len(got) == d.t.ClaimBatch
 }
 
+// claim takes due messages. A dispatcher alone on its store (Exclusive)
+// claims by reading, with no write and so no commit to wait for, and keeps
+// its claims in memory until their outcome is recorded; otherwise the claim
+// leases the messages in the store, where other instances see it.
+func (d *Dispatcher) claim(ctx context.Context, c store.Claim) ([]store.Pending, error) {
+	c.Owner = d.owner
+	if !d.c.Exclusive {
+		c.Until = c.Now.Add(d.t.LeaseFor)
+		return d.c.Outbox.Claim(ctx, c)
+	}
+	d.hmu.Lock()
+	c.Skip = maps.Clone(d.held)
+	d.released = map[int64]struct{}{}
+	d.hmu.Unlock()
+	want := c.Limit
+	c.NoLease = true
+	got, err := d.c.Outbox.Claim(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	d.hmu.Lock()
+	defer d.hmu.Unlock()
+	defer func() { d.released = nil }()
+	fresh := got[:0]
+	for _, p := range got {
+		_, holding := d.held[p.ID]
+		_, settled := d.released[p.ID]
+		if holding || settled || len(fresh) == want {
+			continue
+		}
+		d.held[p.ID] = struct{}{}
+		fresh = append(fresh, p)
+	}
+	return fresh, nil
+}
+
+// release forgets a held message once its outcome is recorded.
+func (d *Dispatcher) release(id int64) {
+	if d.c.Exclusive {
+		d.hmu.Lock()
+		delete(d.held, id)
+		if d.released != nil {
+			d.released[id] = struct{}{}
+		}
+		d.hmu.Unlock()
+	}
+}
+
 // route hands claimed messages to their lanes. A message whose lane is full
 // (it filled between the exclusion and the claim) goes back, due at once.
 func (d *Dispatcher) route(ctx context.Context, got []store.Pending) {
@@ -301,7 +379,7 @@ func (d *Dispatcher) route(ctx context.Context, got []store.Pending) {
 		msg, err := decode(p)
 		if err != nil {
 			d.settle(ctx, p, "", func(ctx context.Context) error {
-				return d.c.Outbox.DeadLetter(ctx, p.ID, d.owner, "undecodable outbox payload: "+err.Error(), d.now())
+				return d.c.Outbox.DeadLetter(ctx, p.ID, d.lessee, "undecodable outbox payload: "+err.Error(), d.now())
 			})
 			continue
 		}
@@ -315,7 +393,7 @@ func (d *Dispatcher) route(ctx context.Context, got []store.Pending) {
 			l.m.queued.Set(float64(len(l.queue)))
 		default:
 			d.settle(ctx, p, l.id, func(ctx context.Context) error {
-				return d.c.Outbox.Retry(ctx, p.ID, d.owner, d.now(), "queue full", false)
+				return d.c.Outbox.Retry(ctx, p.ID, d.lessee, d.now(), "queue full", false)
 			})
 		}
 	}
@@ -327,14 +405,14 @@ func (d *Dispatcher) failUnrouted(ctx context.Context, p *store.Pending, why err
 	attempts := p.Attempts + 1
 	if attempts >= d.t.MaxAttempts || now.Sub(p.Created) > d.t.MaxAge {
 		d.settle(ctx, p, "", func(ctx context.Context) error {
-			return d.c.Outbox.DeadLetter(ctx, p.ID, d.owner, why.Error(), now)
+			return d.c.Outbox.DeadLetter(ctx, p.ID, d.lessee, why.Error(), now)
 		})
 		d.m.deadLettered.WithLabelValues(p.Backend).Inc()
 		return
 	}
 	next := now.Add(fullJitter(d.t.BackoffBase, d.t.BackoffMax, attempts))
 	d.settle(ctx, p, "", func(ctx context.Context) error {
-		return d.c.Outbox.Retry(ctx, p.ID, d.owner, next, why.Error(), true)
+		return d.c.Outbox.Retry(ctx, p.ID, d.lessee, next, why.Error(), true)
 	})
 }
 
@@ -344,6 +422,10 @@ func (d *Dispatcher) failUnrouted(ctx context.Context, p *store.Pending, why err
 func (d *Dispatcher) settle(ctx context.Context, p *store.Pending, backend string, fn func(context.Context) error) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	// Whatever happens, the message is not held any more: recorded, it is
+	// due again (or done); not recorded, it is still pending as before and
+	// another delivery with the same key is safe.
+	defer d.release(p.ID)
 	if err := fn(sctx); err != nil {
 		lvl := slog.LevelError
 		if errors.Is(err, store.ErrLeaseLost) {

@@ -41,8 +41,13 @@ type lane struct {
 	ad      adapters.Adapter
 	adErr   error // why the adapter could not be built
 
-	budget   *budget
-	lat      *window
+	budget *budget
+	lat    *window
+	// parked is when the claimer last parked the backend's messages (its
+	// breaker was not closed); the claimer's own.
+	parked time.Time
+	// openFor is the breaker's open period.
+	openFor  time.Duration
 	inflight atomic.Int64
 	attempts atomic.Int64
 	done     atomic.Int64
@@ -78,6 +83,7 @@ func newLane(d *Dispatcher, b registry.Backend) *lane {
 		openFor = b.Breaker.OpenFor
 	}
 	ratio := t.FailureRatio
+	l.openFor = openFor
 	l.m = d.m.lane(b.ID)
 	l.cb = gobreaker.NewCircuitBreaker[adapters.Receipt](gobreaker.Settings{
 		Name:         b.ID,
@@ -88,8 +94,11 @@ func newLane(d *Dispatcher, b registry.Backend) *lane {
 		// A hard-down backend fails every call: open after a few in a row.
 		// A backend failing some calls stays closed; retries handle those.
 		ReadyToTrip: func(c gobreaker.Counts) bool {
+			// Over finished calls: Requests also counts the calls still in
+			// flight, which would hold a busy backend's ratio down.
+			done := c.TotalSuccesses + c.TotalFailures
 			return c.ConsecutiveFailures >= uint32(consecutive) &&
-				float64(c.TotalFailures) >= ratio*float64(c.Requests)
+				float64(c.TotalFailures) >= ratio*float64(done)
 		},
 		// Runs inside the breaker: it only sets a gauge, logs and wakes the
 		// claimer, and never calls back into the breaker.
@@ -232,19 +241,19 @@ func (l *lane) deliver(ctx context.Context, j *job) {
 		l.m.outcome(outcomeDelivered)
 		l.m.latency.Observe(lat.Seconds())
 		d.settle(ctx, p, l.id, func(ctx context.Context) error {
-			return d.c.Outbox.Delivered(ctx, p.ID, d.owner, store.Delivered{At: now, ExternalID: rec.ExternalID, Duplicate: rec.Duplicate})
+			return d.c.Outbox.Delivered(ctx, p.ID, d.lessee, store.Delivered{At: now, ExternalID: rec.ExternalID, Duplicate: rec.Duplicate})
 		})
 	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
 		// Refused by our own breaker: no attempt was made.
 		l.m.outcome(outcomeRefused)
 		next := now.Add(fullJitter(d.t.OpenFor/2, d.t.OpenFor, 1))
 		d.settle(ctx, p, l.id, func(ctx context.Context) error {
-			return d.c.Outbox.Retry(ctx, p.ID, d.owner, next, "breaker "+l.cb.State().String(), false)
+			return d.c.Outbox.Retry(ctx, p.ID, d.lessee, next, "breaker "+l.cb.State().String(), false)
 		})
 	case ctx.Err() != nil:
 		// Shutting down: hand the message back, due at once.
 		d.settle(ctx, p, l.id, func(ctx context.Context) error {
-			return d.c.Outbox.Retry(ctx, p.ID, d.owner, now, "gateway shutting down", false)
+			return d.c.Outbox.Retry(ctx, p.ID, d.lessee, now, "gateway shutting down", false)
 		})
 	case adapters.IsPermanent(err):
 		l.rejected.Add(1)
@@ -252,7 +261,7 @@ func (l *lane) deliver(ctx context.Context, j *job) {
 		l.m.dead.Inc()
 		d.log.Warn("backend rejected a delivery; dead-lettered", "backend", l.id, "ticket", p.TicketID, "key", p.Key, "err", err)
 		d.settle(ctx, p, l.id, func(ctx context.Context) error {
-			return d.c.Outbox.DeadLetter(ctx, p.ID, d.owner, "rejected: "+err.Error(), now)
+			return d.c.Outbox.DeadLetter(ctx, p.ID, d.lessee, "rejected: "+err.Error(), now)
 		})
 	default:
 		l.failures.Add(1)
@@ -273,7 +282,7 @@ func (l *lane) retry(ctx context.Context, j *job, cause error, counted bool) {
 		l.m.dead.Inc()
 		d.log.Warn("delivery dead-lettered", "backend", l.id, "ticket", p.TicketID, "key", p.Key, "attempts", attempts, "err", cause)
 		d.settle(ctx, p, l.id, func(ctx context.Context) error {
-			return d.c.Outbox.DeadLetter(ctx, p.ID, d.owner, reason, now)
+			return d.c.Outbox.DeadLetter(ctx, p.ID, d.lessee, reason, now)
 		})
 		return
 	}
@@ -288,6 +297,6 @@ func (l *lane) retry(ctx context.Context, j *job, cause error, counted bool) {
 	}
 	next := now.Add(delay)
 	d.settle(ctx, p, l.id, func(ctx context.Context) error {
-		return d.c.Outbox.Retry(ctx, p.ID, d.owner, next, cause.Error(), counted)
+		return d.c.Outbox.Retry(ctx, p.ID, d.lessee, next, cause.Error(), counted)
 	})
 }

@@ -34,6 +34,10 @@ type Outbox interface {
 	Retry(ctx context.Context, id int64, owner string, next time.Time, lastErr string, countAttempt bool) error
 	// DeadLetter parks the message: it is not delivered again until redriven.
 	DeadLetter(ctx context.Context, id int64, owner string, reason string, at time.Time) error
+	// Park makes backend's unleased pending messages due before until due at
+	// until instead: its breaker is not closed, and claims should not read
+	// past them meanwhile (its probes claim with Only).
+	Park(ctx context.Context, backend string, now, until time.Time) (int, error)
 	// ReleaseLeases drops the leases Owner holds (a clean shutdown, or a
 	// single-instance store starting after a crash), making them due now.
 	ReleaseLeases(ctx context.Context, owner string) (int, error)
@@ -62,9 +66,17 @@ type Claim struct {
 	// Exclude names backends not to claim for (their queue is full or their
 	// breaker is open).
 	Exclude []string
-	// Only, when set, claims for this backend alone (a half-open breaker's
-	// probe).
+	// Only, when set, claims for this backend alone, due or not: a
+	// half-open breaker's probe, whose backend's messages are parked.
 	Only string
+	// NoLease reads the claimable messages without leasing them, oldest due
+	// first. A dispatcher alone on its store (SQLite) keeps its claims in
+	// memory: it must skip the messages it already holds, and may see them
+	// again until it reports their outcome.
+	NoLease bool
+	// Skip, with NoLease, names messages the caller holds already; they are
+	// left out (and do not count against Limit).
+	Skip map[int64]struct{}
 }
 
 // Pending is a claimed or parked outbox message.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -66,15 +67,15 @@ func (s *Store) Claim(ctx context.Context, c store.Claim) ([]store.Pending, erro
 		return nil, nil
 	}
 	now := millis(c.Now)
-	args := []any{c.Owner, millis(c.Until), now, now}
+	args := []any{now, now}
 	exclude := ""
 	if len(c.Exclude) > 0 {
-		exclude = " AND o.backend NOT IN (?" + strings.Repeat(", ?", len(c.Exclude)-1) + ")"
-		for _, b := range c.Exclude {
-			args = append(args, b)
-		}
+		list, vals := placeholders(c.Exclude)
+		exclude = " AND o.backend NOT IN (" + list + ")"
+		args = append(args, vals...)
 	}
 	if c.Only != "" {
+		args[0] = int64(math.MaxInt64) // a probe need not wait for its retry time
 		exclude += " AND o.backend = ?"
 		args = append(args, c.Only)
 	}
@@ -85,13 +86,17 @@ func (s *Store) Claim(ctx context.Context, c store.Claim) ([]store.Pending, erro
 		// skipped, not waited for.
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	query := `UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id IN (
-		SELECT o.id FROM outbox o
+	due := `FROM outbox o
 		WHERE o.state = 'pending' AND o.next_at <= ? AND o.lease_until <= ?` + exclude + `
 		AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.state = 'pending' AND e.ticket_id = o.ticket_id
 			AND e.unit = o.unit AND e.id < o.id)
-		ORDER BY o.next_at, o.id LIMIT ?` + lock + `)
+		ORDER BY o.next_at, o.id LIMIT ?`
+	if c.NoLease {
+		return s.readDue(ctx, c, due, args)
+	}
+	query := `UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id IN (SELECT o.id ` + due + lock + `)
 		RETURNING ` + pendingCols
+	args = append([]any{c.Owner, millis(c.Until)}, args...)
 	var out []store.Pending
 	err := s.commit.do(&op{ctx: ctx, run: func(tx *sql.Tx, _ *tracker) error {
 		rows, err := tx.Query(s.q(query), args...)
@@ -105,6 +110,54 @@ func (s *Store) Claim(ctx context.Context, c store.Claim) ([]store.Pending, erro
 		return nil, fmt.Errorf("claiming outbox messages: %w", err)
 	}
 	slices.SortFunc(out, func(a, b store.Pending) int { return int(a.ID - b.ID) })
+	return out, nil
+}
+
+// readDue reads due messages without leasing them. A first query reads only
+// ids, from the indexes, so the messages the caller holds cost little; the
+// second reads the rest of the new ones. Neither writes, so neither waits for
+// a commit.
+func (s *Store) readDue(ctx context.Context, c store.Claim, due string, args []any) ([]store.Pending, error) {
+	args[len(args)-1] = c.Limit + len(c.Skip)
+	ids, err := s.readStmt(ctx, `SELECT o.id `+due)
+	if err != nil {
+		return nil, transient("reading due outbox messages", err)
+	}
+	rows, err := ids.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, transient("reading due outbox messages", err)
+	}
+	var fresh []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, transient("reading due outbox messages", err)
+		}
+		if _, held := c.Skip[id]; !held && len(fresh) < c.Limit {
+			fresh = append(fresh, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, transient("reading due outbox messages", err)
+	}
+	if len(fresh) == 0 {
+		return nil, nil
+	}
+	list, vals := placeholders(fresh)
+	full, err := s.readStmt(ctx, `SELECT `+pendingCols+` FROM outbox WHERE id IN (`+list+`) ORDER BY id`)
+	if err != nil {
+		return nil, transient("reading due outbox messages", err)
+	}
+	rows, err = full.QueryContext(ctx, vals...)
+	if err != nil {
+		return nil, transient("reading due outbox messages", err)
+	}
+	out, err := scanPending(rows)
+	if err != nil {
+		return nil, transient("reading due outbox messages", err)
+	}
 	return out, nil
 }
 
@@ -161,6 +214,24 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// Park implements store.Outbox.
+func (s *Store) Park(ctx context.Context, backend string, now, until time.Time) (int, error) {
+	var n int64
+	err := s.commit.do(&op{ctx: ctx, run: func(tx *sql.Tx, _ *tracker) error {
+		res, err := tx.Exec(s.q(`UPDATE outbox SET next_at = ? WHERE state = 'pending' AND next_at < ?
+			AND backend = ? AND lease_until <= ?`), millis(until), millis(until), backend, millis(now))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	}})
+	if err != nil {
+		return 0, fmt.Errorf("parking %s's messages: %w", backend, err)
+	}
+	return int(n), nil
 }
 
 // ReleaseLeases implements store.Outbox.

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
@@ -61,6 +62,7 @@ type Store struct {
 	reg    regNotifier // wakes the registry's watchers in this process
 	// outboxReady wakes the dispatcher after outbox messages commit.
 	outboxReady chan struct{}
+	reads       sync.Map // query → *sql.Stmt on the read pool, see readStmt
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database file path and
@@ -141,6 +143,7 @@ func (s *Store) Ping(ctx context.Context) error { return s.read.PingContext(ctx)
 func (s *Store) Close() error {
 	s.commit.close()
 	s.closeStmts()
+	s.closeReadStmts()
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())

@@ -1,8 +1,10 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -67,4 +69,46 @@ func (s *Store) closeStmts() {
 		st.Close()
 	}
 	s.stmts.m = nil
+}
+
+// readStmt returns query prepared on the read pool, preparing it the first
+// time. It serves the dispatcher's frequent reads, whose few shapes are
+// otherwise parsed anew on every call.
+func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	q := s.q(query)
+	if st, ok := s.reads.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.read.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.reads.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+func (s *Store) closeReadStmts() {
+	s.reads.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		s.reads.Delete(k)
+		return true
+	})
+}
+
+// placeholders returns "?, ?, …" for n values padded to a power of two, and
+// the values padded by repeating the last, so that lists of any length share
+// a few prepared statements.
+func placeholders[T any](vals []T) (string, []any) {
+	n := 1
+	for n < len(vals) {
+		n *= 2
+	}
+	args := make([]any, n)
+	for i := range n {
+		args[i] = vals[min(i, len(vals)-1)]
+	}
+	return "?" + strings.Repeat(", ?", n-1), args
 }

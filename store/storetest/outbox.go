@@ -69,11 +69,21 @@ func testOutboxLifecycle(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	o := outboxOf(t, s)
 	tk := withOutbox(t, s, base, store.Message{Unit: "gz-samr", Backend: "gz-samr-rest"})
+	// A read without a lease sees the message and leaves it claimable.
+	for range 2 {
+		read, err := o.Claim(ctx, store.Claim{Now: base, Limit: 10, NoLease: true})
+		if err != nil || len(read) != 1 || read[0].TicketID != tk.ID {
+			t.Fatalf("Claim without lease = %+v, %v", read, err)
+		}
+	}
 	got := claim(t, o, "a", base, 10)
 	if len(got) != 1 {
 		t.Fatalf("claimed %d messages, want 1", len(got))
 	}
 	m := got[0]
+	if read, _ := o.Claim(ctx, store.Claim{Now: base, Limit: 10, NoLease: true}); len(read) != 0 {
+		t.Fatalf("a read without lease returned a leased message: %+v", read)
+	}
 	if m.TrackingNumber != tk.TrackingNumber || m.TrackingNumber == "" {
 		t.Fatalf("claimed tracking number %q, ticket has %q", m.TrackingNumber, tk.TrackingNumber)
 	}
@@ -207,12 +217,18 @@ func testOutboxExclude(t *testing.T, s store.Store) {
 	if len(got) != 2 || got[0].Backend != "good" || got[1].Backend != "good" || got[0].ID > got[1].ID {
 		t.Fatalf("claim excluding hung = %+v", got)
 	}
-	rest := claim(t, o, "a", base.Add(time.Second), 10)
-	if len(rest) != 4 {
-		t.Fatalf("claimed %d more, want 4", len(rest))
+	// An open breaker parks its backend's messages until its probe.
+	if n, err := o.Park(ctx, "hung", base.Add(time.Second), base.Add(5*time.Second)); err != nil || n != 3 {
+		t.Fatalf("Park = %d, %v; want 3", n, err)
+	}
+	if got := claim(t, o, "a", base.Add(4*time.Second), 10); len(got) != 1 || got[0].Backend != "good" {
+		t.Fatalf("claim while hung is parked = %+v, want the last good message", got)
+	}
+	if got := claim(t, o, "a", base.Add(5*time.Second), 10); len(got) != 3 || got[0].Backend != "hung" {
+		t.Fatalf("claim when the parked messages are due = %+v, want the 3 hung ones", got)
 	}
 	// Leases end: an instance that died leaves its messages to the others.
-	late := base.Add(time.Second + 31*time.Second)
+	late := base.Add(5*time.Second + 31*time.Second)
 	if got := claim(t, o, "b", late, 10); len(got) != 6 {
 		t.Fatalf("after the leases ended another owner claimed %d, want 6", len(got))
 	}

@@ -22,8 +22,12 @@ import (
 // http.DefaultTransport) that reports a redirect instead of following it: a
 // redirected POST would become a GET or need a second body.
 func NewClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	// Keep as many connections as a backend's bulkhead lets calls run at
+	// once (the default of 2 would reconnect for most calls under load).
+	t.MaxIdleConnsPerHost = 64
 	return &http.Client{
-		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
+		Transport:     t,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }

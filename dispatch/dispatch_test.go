@@ -356,3 +356,23 @@ func TestRestartResumesWithoutLoss(t *testing.T) {
 	r.start()
 	waitFor(t, "delivery after restart", func() bool { return r.stats("gz-samr").Delivered == 20 })
 }
+
+// A hanging backend with every worker busy still opens its breaker after a
+// few timeouts: calls in flight do not dilute its failure ratio.
+func TestHangingBackendOpensItsBreakerAfterAFewTimeouts(t *testing.T) {
+	r := newRig(t, []string{"hung"}, dispatch.Tuning{MaxInFlight: 8, Timeout: 100 * time.Millisecond,
+		ConsecutiveFailures: 5, OpenFor: time.Minute, MaxAttempts: 1000, BackoffBase: time.Millisecond, BackoffMax: 10 * time.Millisecond})
+	if err := r.sim.SetFaults("hung", legacysim.Faults{Hang: true}); err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		r.file("hung")
+	}
+	waitFor(t, "the breaker to open", func() bool { return r.backendStatus("hung").Breaker == "open" })
+	// Each of the 8 workers fails at most a couple of times before the
+	// fifth failure in a row opens it; the ratio over all started calls
+	// would have needed about 72.
+	if s := r.backendStatus("hung"); s.Attempts > 24 {
+		t.Fatalf("%d attempts before a hanging backend's breaker opened", s.Attempts)
+	}
+}

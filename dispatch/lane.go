@@ -96,9 +96,11 @@ func newLane(d *Dispatcher, b registry.Backend) *lane {
 		ReadyToTrip: func(c gobreaker.Counts) bool {
 			// Over finished calls: Requests also counts the calls still in
 			// flight, which would hold a busy backend's ratio down.
+			// A long enough run of failures trips it whatever came before
+			// (a backend that was flaky and then went down).
 			done := c.TotalSuccesses + c.TotalFailures
 			return c.ConsecutiveFailures >= uint32(consecutive) &&
-				float64(c.TotalFailures) >= ratio*float64(done)
+				(float64(c.TotalFailures) >= ratio*float64(done) || c.ConsecutiveFailures >= 3*uint32(consecutive))
 		},
 		// Runs inside the breaker: it only sets a gauge, logs and wakes the
 		// claimer, and never calls back into the breaker.

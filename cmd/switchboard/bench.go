@@ -52,17 +52,11 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		clients = append(clients, n)
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	return benchIntake(ctx, stdout, *duration, clients, *maxRequests)
 }
 
@@ -271,4 +265,20 @@ func drive(ctx context.Context, url string, n int, d time.Duration, maxRequests 
 		ok: ok.Load(), failed: bad.Load(), elapsed: elapsed,
 		p50: lats[len(lats)/2], p99: lats[len(lats)*99/100],
 	}, nil
+}
+
+// startCPUProfile writes a CPU profile to path ("" = none) until stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

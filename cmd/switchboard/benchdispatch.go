@@ -52,6 +52,7 @@ func benchDispatchCmd(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs.DurationVar(&o.latDur, "latency-duration", 10*time.Second, "latency: load duration")
 	fs.DurationVar(&o.outage, "outage", 10*time.Second, "retry: how long the backend is hard down")
 	fs.IntVar(&o.retryTickts, "retry-tickets", 1000, "retry: tickets to the backend failing 50%")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,6 +77,11 @@ func benchDispatchCmd(ctx context.Context, args []string, stdout, stderr io.Writ
 			}
 		}
 	}
+	stop, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	for _, s := range run {
 		t0 := time.Now()
 		var err error

@@ -19,11 +19,12 @@ const usage = `switchboard — the single-number (12345) government hotline fron
 Usage:
   switchboard serve [--config FILE] [--data DIR] [--http ADDR] [--grpc ADDR] [--demo]
   switchboard ticket <create|get|list|events|dispatch|sign|return|request-extension|
-                      decide-extension|supervise|reply|visit|reopen|close|answer> [flags]
+                      decide-extension|supervise|reply|visit|reopen|close|answer|reclassify> [flags]
   switchboard registry <import|export|list|show|set-status|history|report> [flags]
   switchboard dispatch <status|dead-letters|redrive> [flags]
   switchboard inbox <list|claim|ack> --unit UNIT [flags]
-  switchboard bench intake [flags]
+  switchboard bench intake [flags]     intake throughput and latency
+  switchboard bench dispatch [flags]   zero loss under kill -9, isolation, breaker, retries, delivery latency
   switchboard version
 
 Run "switchboard <command> -h" for a command's flags.

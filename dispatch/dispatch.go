@@ -274,9 +274,12 @@ func (d *Dispatcher) claimOnce(ctx context.Context) bool {
 	d.sync(ctx)
 	now := d.now()
 	var exclude []string
-	var probes, park []*lane
+	var probes, park, unpark []*lane
 	d.mu.Lock()
 	for id, l := range d.lanes {
+		if l.reclosed.Swap(false) {
+			unpark = append(unpark, l)
+		}
 		switch st := l.breakerState(); st {
 		case stateHalfOpen, stateOpen:
 			if st == stateHalfOpen && l.inflight.Load() == 0 && len(l.queue) == 0 {
@@ -296,12 +299,18 @@ func (d *Dispatcher) claimOnce(ctx context.Context) bool {
 	// The messages of a backend whose breaker is not closed are parked an
 	// open period ahead, again and again while it stays so: claims then read
 	// past none of them (they are the oldest, first in the due order). Its
-	// probes claim them anyway; once it closes they come due within an open
-	// period, spread out rather than at once.
+	// probes claim them anyway; once it closes they are unparked.
 	for _, l := range park {
 		l.parked = now
 		if _, err := d.c.Outbox.Park(ctx, l.id, now, now.Add(l.openFor)); err != nil {
 			d.log.Warn("parking an open backend's messages", "backend", l.id, "err", err)
+		}
+	}
+	// A backend that answers again gets its backlog at once; its bulkhead
+	// and queue pace it.
+	for _, l := range unpark {
+		if _, err := d.c.Outbox.Unpark(ctx, l.id, now); err != nil {
+			d.log.Warn("unparking a recovered backend's messages", "backend", l.id, "err", err)
 		}
 	}
 	for _, l := range probes {

@@ -47,7 +47,11 @@ type lane struct {
 	// breaker was not closed); the claimer's own.
 	parked time.Time
 	// openFor is the breaker's open period.
-	openFor  time.Duration
+	openFor time.Duration
+	// reclosed is set when the breaker closes after a successful probe: the
+	// claimer unparks the backend's messages.
+	reclosed atomic.Bool
+
 	inflight atomic.Int64
 	attempts atomic.Int64
 	done     atomic.Int64
@@ -105,6 +109,9 @@ func newLane(d *Dispatcher, b registry.Backend) *lane {
 		// Runs inside the breaker: it only sets a gauge, logs and wakes the
 		// claimer, and never calls back into the breaker.
 		OnStateChange: func(name string, from, to gobreaker.State) {
+			if to == gobreaker.StateClosed {
+				l.reclosed.Store(true)
+			}
 			l.m.breaker.Set(float64(stateOf(to)))
 			d.log.Info("breaker changed state", "backend", name, "from", from.String(), "to", to.String())
 			d.Wake()

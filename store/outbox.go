@@ -38,6 +38,9 @@ type Outbox interface {
 	// until instead: its breaker is not closed, and claims should not read
 	// past them meanwhile (its probes claim with Only).
 	Park(ctx context.Context, backend string, now, until time.Time) (int, error)
+	// Unpark makes backend's unleased pending messages due now: its breaker
+	// closed again, the backend answers, and its backlog may flow.
+	Unpark(ctx context.Context, backend string, now time.Time) (int, error)
 	// ReleaseLeases drops the leases Owner holds (a clean shutdown, or a
 	// single-instance store starting after a crash), making them due now.
 	ReleaseLeases(ctx context.Context, owner string) (int, error)

@@ -209,6 +209,7 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 	// port, and polling where the adapter lists updates.
 	webhook := statusback.NewHandler(statusback.HandlerConfig{
 		Routes: routes.Snapshot, Apply: tickets, Logger: log.With("component", "statusback"), Metrics: metrics,
+		Window: cfg.Dispatch.WebhookWindow,
 	})
 	var poller *statusback.Poller
 	if cfg.Dispatch.Deliver {

@@ -124,6 +124,9 @@ type Dispatch struct {
 	BackoffMax          time.Duration `yaml:"backoffMax"`          // 5m
 	ConsecutiveFailures int           `yaml:"consecutiveFailures"` // open the breaker, 5
 	OpenFor             time.Duration `yaml:"openFor"`             // before a probe, 5s
+	// WebhookWindow is how far a status webhook's timestamp may be from now,
+	// either way (the replay window); zero takes 5m.
+	WebhookWindow time.Duration `yaml:"webhookWindow"`
 }
 
 // Log configures logging.
@@ -229,7 +232,8 @@ func (c Config) Validate() error {
 		}
 	}
 	for key, v := range map[string]time.Duration{"dispatch.timeout": c.Dispatch.Timeout, "dispatch.maxAge": c.Dispatch.MaxAge,
-		"dispatch.backoffBase": c.Dispatch.BackoffBase, "dispatch.backoffMax": c.Dispatch.BackoffMax, "dispatch.openFor": c.Dispatch.OpenFor} {
+		"dispatch.backoffBase": c.Dispatch.BackoffBase, "dispatch.backoffMax": c.Dispatch.BackoffMax, "dispatch.openFor": c.Dispatch.OpenFor,
+		"dispatch.webhookWindow": c.Dispatch.WebhookWindow} {
 		if v < 0 {
 			bad(key, "must not be negative, got %s", v)
 		}

@@ -41,6 +41,7 @@ func TestBadFiles(t *testing.T) {
 		{"bad-values.bad.yml", []string{"http.addr: must be host:port", "store.driver: must be sqlite or postgres", "log.level:"}},
 		{"bad-limit.bad.yml", []string{"line 3", "5 days"}},
 		{"postgres-no-dsn.bad.yml", []string{"store.postgresDSN: required"}},
+		{"bad-dispatch.bad.yml", []string{"dispatch.maxInFlight: must be between 0", "dispatch.webhookWindow: must not be negative"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {

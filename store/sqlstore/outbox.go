@@ -218,10 +218,21 @@ func truncate(s string, n int) string {
 
 // Park implements store.Outbox.
 func (s *Store) Park(ctx context.Context, backend string, now, until time.Time) (int, error) {
+	return s.reschedule(ctx, "parking", `UPDATE outbox SET next_at = ? WHERE state = 'pending' AND next_at < ?
+		AND backend = ? AND lease_until <= ?`, millis(until), millis(until), backend, millis(now))
+}
+
+// Unpark implements store.Outbox.
+func (s *Store) Unpark(ctx context.Context, backend string, now time.Time) (int, error) {
+	return s.reschedule(ctx, "unparking", `UPDATE outbox SET next_at = ? WHERE state = 'pending' AND next_at > ?
+		AND backend = ? AND lease_until <= ?`, millis(now), millis(now), backend, millis(now))
+}
+
+// reschedule moves a backend's messages in time with query.
+func (s *Store) reschedule(ctx context.Context, what, query string, args ...any) (int, error) {
 	var n int64
 	err := s.commit.do(&op{ctx: ctx, run: func(tx *sql.Tx, _ *tracker) error {
-		res, err := tx.Exec(s.q(`UPDATE outbox SET next_at = ? WHERE state = 'pending' AND next_at < ?
-			AND backend = ? AND lease_until <= ?`), millis(until), millis(until), backend, millis(now))
+		res, err := tx.Exec(s.q(query), args...)
 		if err != nil {
 			return err
 		}
@@ -229,7 +240,7 @@ func (s *Store) Park(ctx context.Context, backend string, now, until time.Time) 
 		return err
 	}})
 	if err != nil {
-		return 0, fmt.Errorf("parking %s's messages: %w", backend, err)
+		return 0, fmt.Errorf("%s %s's messages: %w", what, args[2], err)
 	}
 	return int(n), nil
 }

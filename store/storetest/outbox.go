@@ -224,6 +224,17 @@ func testOutboxExclude(t *testing.T, s store.Store) {
 	if got := claim(t, o, "a", base.Add(4*time.Second), 10); len(got) != 1 || got[0].Backend != "good" {
 		t.Fatalf("claim while hung is parked = %+v, want the last good message", got)
 	}
+	// Its breaker closes early: unparked, its messages are due at once;
+	// parked again, they wait again.
+	if n, err := o.Unpark(ctx, "hung", base.Add(2*time.Second)); err != nil || n != 3 {
+		t.Fatalf("Unpark = %d, %v; want 3", n, err)
+	}
+	if got, err := o.Claim(ctx, store.Claim{Now: base.Add(2 * time.Second), Limit: 10, NoLease: true}); err != nil || len(got) != 3 {
+		t.Fatalf("due after Unpark: %d, %v; want 3", len(got), err)
+	}
+	if n, err := o.Park(ctx, "hung", base.Add(2*time.Second), base.Add(5*time.Second)); err != nil || n != 3 {
+		t.Fatalf("Park again = %d, %v; want 3", n, err)
+	}
 	if got := claim(t, o, "a", base.Add(5*time.Second), 10); len(got) != 3 || got[0].Backend != "hung" {
 		t.Fatalf("claim when the parked messages are due = %+v, want the 3 hung ones", got)
 	}

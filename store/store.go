@@ -58,6 +58,10 @@ type Store interface {
 	// CountByState returns how many tickets are in each state.
 	CountByState(ctx context.Context) (map[ticket.State]int64, error)
 
+	// CountTickets returns how many tickets match q (its paging ignored), by
+	// state: the aggregates a leader reads over the tickets of q.Access.
+	CountTickets(ctx context.Context, q Query) (map[ticket.State]int64, error)
+
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 
@@ -123,6 +127,27 @@ type Query struct {
 	// page (keyset pagination), empty for the first page.
 	PageSize int
 	After    string
+	// Access, when not nil, keeps only the tickets a principal may see: the
+	// access policy compiled for the list (authz.Filter). Nil means no
+	// restriction, for the system's own reads.
+	Access *Access
+}
+
+// Access is a principal's view of the tickets, compiled from the policy: a
+// ticket is in it when All is set, when its handling unit or one of its
+// co-handling units is in Units, when its handling unit is in HandlerUnits,
+// or when its category starts with one of CategoryPrefixes. The zero Access
+// matches nothing (deny by default).
+type Access struct {
+	All              bool
+	Units            []string
+	HandlerUnits     []string
+	CategoryPrefixes []string
+}
+
+// Empty reports whether a matches no ticket at all.
+func (a *Access) Empty() bool {
+	return a != nil && !a.All && len(a.Units) == 0 && len(a.HandlerUnits) == 0 && len(a.CategoryPrefixes) == 0
 }
 
 // Page is one page of a list.

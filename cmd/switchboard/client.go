@@ -19,7 +19,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
-	"github.com/switchboard12345/switchboard/gateway/service"
 )
 
 const ticketUsage = `Usage: switchboard ticket <action> [ID] [flags]
@@ -42,13 +41,14 @@ const ticketUsage = `Usage: switchboard ticket <action> [ID] [flags]
   reclassify ID      改类   --category CODE [--reason R]  (moves the ticket when a rule routes the new category to another unit)
 
 Every action takes --server ADDR (default $SWITCHBOARD_SERVER or 127.0.0.1:9090),
---actor NAME (default $SWITCHBOARD_ACTOR) and --timeout DURATION.
+--token TOKEN (default $SWITCHBOARD_TOKEN: a bearer token from "switchboard auth token create",
+or from demo-tokens.json in the data directory of "serve --demo") and --timeout DURATION.
 `
 
 // clientFlags are the flags every ticket action has.
 type clientFlags struct {
 	server  string
-	actor   string
+	token   string
 	timeout time.Duration
 }
 
@@ -58,7 +58,7 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 		def = "127.0.0.1:9090"
 	}
 	fs.StringVar(&c.server, "server", def, "gRPC `address` of the server")
-	fs.StringVar(&c.actor, "actor", os.Getenv("SWITCHBOARD_ACTOR"), "who is acting, recorded in the history")
+	fs.StringVar(&c.token, "token", os.Getenv("SWITCHBOARD_TOKEN"), "bearer `token` of the principal acting (default $SWITCHBOARD_TOKEN)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "give up after this long")
 }
 
@@ -232,6 +232,14 @@ func splitList(s string) []string {
 	return out
 }
 
+// outgoing adds the caller's bearer token to the call's metadata.
+func (c *clientFlags) outgoing(ctx context.Context) context.Context {
+	if c.token == "" {
+		return ctx
+	}
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+strings.TrimSpace(c.token))
+}
+
 // withClient dials the server, runs fn and prints its result as JSON.
 func withClient(ctx context.Context, cf *clientFlags, stdout io.Writer, fn func(context.Context, pb.TicketServiceClient) (proto.Message, error)) error {
 	conn, err := grpc.NewClient(cf.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -241,9 +249,7 @@ func withClient(ctx context.Context, cf *clientFlags, stdout io.Writer, fn func(
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
-	if cf.actor != "" {
-		ctx = metadata.AppendToOutgoingContext(ctx, service.MDActor, encodeActor(cf.actor))
-	}
+	ctx = cf.outgoing(ctx)
 	msg, err := fn(ctx, pb.NewTicketServiceClient(conn))
 	if err != nil {
 		return describe(err)

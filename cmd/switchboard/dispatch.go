@@ -10,7 +10,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
@@ -27,7 +26,8 @@ const dispatchUsage = `Usage: switchboard dispatch <action> [flags]
                      --id N (repeatable, or N,N,…) | --backend B | --all
 
 Every action takes --server ADDR (default $SWITCHBOARD_SERVER or 127.0.0.1:9090),
---actor NAME (default $SWITCHBOARD_ACTOR) and --timeout DURATION.
+--token TOKEN (default $SWITCHBOARD_TOKEN: a bearer token from "switchboard auth token create",
+or from demo-tokens.json in the data directory of "serve --demo") and --timeout DURATION.
 `
 
 const inboxUsage = `Usage: switchboard inbox <action> --unit UNIT [flags]
@@ -35,12 +35,13 @@ const inboxUsage = `Usage: switchboard inbox <action> --unit UNIT [flags]
 The work queue of a unit without a legacy system (backend kind manual).
 
   list               open items (unclaimed, or whose claim expired)   [--all] [--page-size N] [--page-token T]
-  claim              claim open items for yourself (--actor)   [--limit 10] [--lease 15m]
+  claim              claim open items for yourself (the token's principal)   [--limit 10] [--lease 15m]
   ack KEY            acknowledge an item you hold (after signing, replying … with
                      switchboard ticket); keys look like 01M8…/2/gz-tianhe-tiyuxi
 
 Every action takes --server ADDR (default $SWITCHBOARD_SERVER or 127.0.0.1:9090),
---actor NAME (default $SWITCHBOARD_ACTOR) and --timeout DURATION.
+--token TOKEN (default $SWITCHBOARD_TOKEN: a bearer token from "switchboard auth token create",
+or from demo-tokens.json in the data directory of "serve --demo") and --timeout DURATION.
 `
 
 func dispatchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -218,9 +219,7 @@ func withDispatch(ctx context.Context, cf *clientFlags, fn func(context.Context,
 		return fmt.Errorf("connecting to %s: %w", cf.server, err)
 	}
 	defer conn.Close()
-	if cf.actor != "" {
-		ctx = metadata.AppendToOutgoingContext(ctx, service.MDActor, encodeActor(cf.actor))
-	}
+	ctx = cf.outgoing(ctx)
 	return fn(ctx, pb.NewDispatchServiceClient(conn))
 }
 

@@ -23,6 +23,7 @@ Usage:
   switchboard registry <import|export|list|show|set-status|history|report> [flags]
   switchboard dispatch <status|dead-letters|redrive> [flags]
   switchboard inbox <list|claim|ack> --unit UNIT [flags]
+  switchboard auth <whoami|principal|grant|revoke|policy|who-can-see|can|token|audit> [flags]
   switchboard bench intake [flags]     intake throughput and latency
   switchboard bench dispatch [flags]   zero loss under kill -9, isolation, breaker, retries, delivery latency
   switchboard version
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return dispatchCmd(ctx, args[1:], stdout, stderr)
 	case "inbox":
 		return inboxCmd(ctx, args[1:], stdout, stderr)
+	case "auth":
+		return authCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "version":

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -12,12 +11,10 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
-	"github.com/switchboard12345/switchboard/gateway/service"
 )
 
 const registryUsage = `Usage: switchboard registry <action> [flags]
@@ -36,7 +33,8 @@ Modes: full_merge, dual_numbers, sub_centre, emergency_linkage, independent.
 Statuses: planned, dual_running, merged, retired, linked, unmerged.
 
 Every action takes --server ADDR (default $SWITCHBOARD_SERVER or 127.0.0.1:9090),
---actor NAME (default $SWITCHBOARD_ACTOR) and --timeout DURATION.
+--token TOKEN (default $SWITCHBOARD_TOKEN: a bearer token from "switchboard auth token create",
+or from demo-tokens.json in the data directory of "serve --demo") and --timeout DURATION.
 `
 
 func registryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -180,21 +178,8 @@ func withRegistry(ctx context.Context, cf *clientFlags, fn func(context.Context,
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
-	if cf.actor != "" {
-		ctx = metadata.AppendToOutgoingContext(ctx, service.MDActor, encodeActor(cf.actor))
-	}
+	ctx = cf.outgoing(ctx)
 	return fn(ctx, pb.NewRegistryServiceClient(conn))
-}
-
-// encodeActor percent-encodes a name that is not printable ASCII (李娜):
-// metadata carries ASCII, and the server decodes it.
-func encodeActor(a string) string {
-	for _, r := range a {
-		if r < 0x20 || r > 0x7e || r == '%' {
-			return url.PathEscape(a)
-		}
-	}
-	return a
 }
 
 // printResult prints a call's result as JSON, or describes its error.

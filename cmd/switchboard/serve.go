@@ -19,8 +19,10 @@ import (
 
 	"github.com/switchboard12345/switchboard/deploy/examples"
 	"github.com/switchboard12345/switchboard/dispatch"
+	"github.com/switchboard12345/switchboard/gateway/authz"
 	"github.com/switchboard12345/switchboard/gateway/config"
 	"github.com/switchboard12345/switchboard/gateway/deadline"
+	"github.com/switchboard12345/switchboard/gateway/guard"
 	"github.com/switchboard12345/switchboard/gateway/lifecycle"
 	"github.com/switchboard12345/switchboard/gateway/server"
 	"github.com/switchboard12345/switchboard/gateway/service"
@@ -83,6 +85,9 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 // app is everything serve wires together.
 type app struct {
 	store  store.Store
+	auth   store.Auth
+	authz  *authz.Authorizer
+	newID  func(time.Time) string
 	source registry.Source
 	routes *registry.Live
 	// register, if set, registers this gateway in the Consul catalog once it
@@ -174,6 +179,17 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		return nil, err
 	}
 	idSource := ids.NewSource()
+	if err := seedPolicy(ctx, st, cfg, demo, log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	authn, az, err := accessDeps(ctx, cfg, st, routes.Snapshot, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	// One guard checks every call, gRPC and REST alike.
+	gd := &guard.Guard{Authn: authn, Authz: az, Tickets: st, Audit: st, Now: time.Now, Log: log, Status: service.Status}
 	metrics := prometheus.NewRegistry()
 	legacy := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "switchboard_legacy_requests_total",
@@ -234,6 +250,10 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		DispatchAPI: service.NewDispatch(service.DispatchConfig{
 			Outbox: st, Inbox: st, Status: dispatchStatus, Routes: routes.Snapshot, Now: time.Now, Logger: log,
 		}),
+		AuthAPI: service.NewAccess(service.AccessConfig{
+			Authz: az, Store: st, Tickets: st, Units: routes.Snapshot, Now: time.Now, NewID: idSource.New, Logger: log,
+		}),
+		Guard:    gd.Unary,
 		Store:    st,
 		Logger:   log,
 		Registry: metrics,
@@ -244,7 +264,7 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		st.Close()
 		return nil, err
 	}
-	a := &app{store: st, source: source, routes: routes, tickets: tickets, server: srv, dispatcher: dispatcher, poller: poller}
+	a := &app{store: st, auth: st, authz: az, newID: idSource.New, source: source, routes: routes, tickets: tickets, server: srv, dispatcher: dispatcher, poller: poller}
 	if consulSource != nil && cfg.Registry.Consul.Register {
 		a.register = func(ctx context.Context, httpAddr string) (func(context.Context) error, error) {
 			host, portText, _ := net.SplitHostPort(httpAddr)
@@ -298,8 +318,22 @@ func serve(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 			return fmt.Errorf("filing demo tickets: %w", err)
 		}
 		log.Info("demo tickets filed", "tickets", n)
+		path, err := writeDemoTokens(ctx, a.auth, cfg.DataDir, time.Now(), a.newID)
+		if err != nil {
+			return fmt.Errorf("demo tokens: %w", err)
+		}
+		log.Info("demo tokens written: a bearer token per role (operator, street, district, department, expert, leader, admin)", "file", path)
+	} else {
+		path, err := firstAdmin(ctx, a.auth, a.routes.Snapshot(), cfg.DataDir, time.Now(), a.newID)
+		if err != nil {
+			return fmt.Errorf("first administrator: %w", err)
+		}
+		if path != "" {
+			log.Warn("no principal existed: created the administrator \"admin\"; its token is in the file (create the other principals and tokens with `switchboard auth`)", "file", path)
+		}
 	}
 	go a.routes.Run(ctx)
+	go a.authz.Run(ctx)
 	if a.dispatcher != nil {
 		// The dispatcher stops after the server (it may still deliver what
 		// the last requests wrote) and before the store closes.

@@ -13,3 +13,15 @@ var Province []byte
 //
 //go:embed demo-tickets.yaml
 var Tickets []byte
+
+// Model is model.conf: the Casbin access model (RBAC with domains over the
+// unit tree, with conditions on ticket attributes).
+//
+//go:embed model.conf
+var Model string
+
+// Policy is policy.csv: the example province's roles and the demo
+// principals' grants, as a standard Casbin policy file.
+//
+//go:embed policy.csv
+var Policy []byte

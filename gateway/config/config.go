@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/switchboard12345/switchboard/gateway/auth"
 	"github.com/switchboard12345/switchboard/gateway/deadline"
 )
 
@@ -48,6 +49,9 @@ type Config struct {
 	Dispatch Dispatch `yaml:"dispatch"`
 	// Log sets logging.
 	Log Log `yaml:"log"`
+	// Auth sets how callers are authenticated and where the access policy
+	// comes from.
+	Auth Auth `yaml:"auth"`
 	// ShutdownGrace is how long in-flight requests may take to finish on
 	// shutdown. Default 10s.
 	ShutdownGrace time.Duration `yaml:"shutdownGrace"`
@@ -129,6 +133,22 @@ type Dispatch struct {
 	WebhookWindow time.Duration `yaml:"webhookWindow"`
 }
 
+// Auth configures authentication and the access policy.
+type Auth struct {
+	// JWT accepts JWT bearer tokens of a single sign-on provider (HS256 or
+	// RS256); with no key configured only the API tokens administrators
+	// create are accepted.
+	JWT auth.JWTFileConfig `yaml:"jwt"`
+	// TokenCacheTTL is how long a successful token lookup is reused, and so
+	// how long a revocation may take to be seen. Default 1s.
+	TokenCacheTTL time.Duration `yaml:"tokenCacheTTL"`
+	// Model is a Casbin model file; empty uses deploy/examples/model.conf.
+	Model string `yaml:"model"`
+	// Policy is a Casbin policy CSV that seeds an empty policy store; empty
+	// seeds the example roles (and, with --demo, the demo principals).
+	Policy string `yaml:"policy"`
+}
+
 // Log configures logging.
 type Log struct {
 	// Level is debug, info (default), warn or error.
@@ -149,6 +169,7 @@ func Default() Config {
 		Deadlines:      deadline.DefaultPolicyConfig(),
 		Dispatch:       Dispatch{AutoDispatch: true, Deliver: true},
 		Log:            Log{Level: "info", Format: "json"},
+		Auth:           Auth{TokenCacheTTL: time.Second},
 		ShutdownGrace:  10 * time.Second,
 	}
 }
@@ -252,6 +273,15 @@ func (c Config) Validate() error {
 	case "json", "text":
 	default:
 		bad("log.format", "must be json or text, got %q", c.Log.Format)
+	}
+	if c.Auth.TokenCacheTTL < 0 || c.Auth.TokenCacheTTL > time.Minute {
+		bad("auth.tokenCacheTTL", "must be between 0s and 1m, got %s", c.Auth.TokenCacheTTL)
+	}
+	if c.Auth.JWT.Leeway < 0 || c.Auth.JWT.Leeway > 10*time.Minute {
+		bad("auth.jwt.leeway", "must be between 0s and 10m, got %s", c.Auth.JWT.Leeway)
+	}
+	if c.Auth.JWT.HS256Secret != "" && c.Auth.JWT.HS256SecretFile != "" {
+		bad("auth.jwt.hs256Secret", "set either hs256Secret or hs256SecretFile, not both")
 	}
 	if c.ShutdownGrace < 0 || c.ShutdownGrace > 10*time.Minute {
 		bad("shutdownGrace", "must be between 0s and 10m, got %s", c.ShutdownGrace)

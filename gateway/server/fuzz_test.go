@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/switchboard12345/switchboard/internal/testauth"
 )
 
 // FuzzRESTIntake drives POST /v1/tickets with arbitrary bodies. Whatever arrives,
@@ -33,6 +35,7 @@ func FuzzRESTIntake(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		req, _ := http.NewRequest("POST", s.rest+"/v1/tickets", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", testauth.Header(s.auth.Token))
 		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)

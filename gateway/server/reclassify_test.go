@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
+	"github.com/switchboard12345/switchboard/internal/testauth"
 )
 
 // 商品质量 (110403) in 天河区 (440106): the rule for 广州 routes it to gz-samr.
@@ -32,8 +33,11 @@ func TestReclassifyOverRESTAndGRPC(t *testing.T) {
 		t.Fatalf("dispatch to the suggestion: %d %v", code, d)
 	}
 
-	// 物业服务 (011003) in 广州 belongs to gz-housing: the ticket moves.
-	code, moved := s.call(t, "POST", "/v1/tickets/"+id+":reclassify", `{"category":"011003","reason":"实为物业服务纠纷"}`, "X-Actor", "operator:%E6%9D%8E%E5%A8%9C")
+	// 物业服务 (011003) in 广州 belongs to gz-housing: the ticket moves, by
+	// 李娜's hand (her token's principal, not the X-Actor header).
+	lina := s.principal(t, "u-lina")
+	code, moved := s.call(t, "POST", "/v1/tickets/"+id+":reclassify", `{"category":"011003","reason":"实为物业服务纠纷"}`,
+		"Authorization", testauth.Header(lina), "X-Actor", "operator:%E6%9D%8E%E5%A8%9C")
 	if code != 200 || str(moved, "handlingUnit") != "gz-housing" || str(moved, "state") != "DISPATCHED" || str(moved, "category") != "011003" {
 		t.Fatalf("reclassify: %d %v", code, moved)
 	}
@@ -42,7 +46,7 @@ func TestReclassifyOverRESTAndGRPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := evs.GetEvents()[len(evs.GetEvents())-1]
-	if last.GetAction() != "reclassify" || last.GetActor() != "operator:李娜" || last.GetDetails()["previousHandlingUnit"] != "gz-samr" {
+	if last.GetAction() != "reclassify" || last.GetActor() != "u-lina" || last.GetDetails()["previousHandlingUnit"] != "gz-samr" {
 		t.Fatalf("last event %v", last)
 	}
 

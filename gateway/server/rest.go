@@ -36,8 +36,8 @@ func headerMatcher(key string) (string, bool) {
 	switch strings.ToLower(key) {
 	case "idempotency-key":
 		return service.MDIdempotencyKey, true
-	case "x-actor":
-		return service.MDActor, true
+	case "authorization":
+		return "authorization", true
 	case "x-request-id":
 		return mdRequestID, true
 	}

@@ -43,8 +43,14 @@ type Options struct {
 	RegistryAPI pb.RegistryServiceServer
 	// DispatchAPI, if set, serves units' inboxes and the dispatch API too.
 	DispatchAPI pb.DispatchServiceServer
-	Store       store.Store
-	Logger      *slog.Logger
+	// AuthAPI, if set, serves the access administration API too.
+	AuthAPI pb.AuthServiceServer
+	// Guard authenticates and authorizes every call (guard.Guard.Unary). It
+	// runs for gRPC calls and, through an in-process connection, for REST
+	// calls alike. Required.
+	Guard  grpc.UnaryServerInterceptor
+	Store  store.Store
+	Logger *slog.Logger
 	// Registry receives the server's metrics; nil makes a private registry.
 	Registry *prometheus.Registry
 	// Degraded, if set, says why a dependency is failing while the server
@@ -75,8 +81,8 @@ type Server struct {
 
 // New builds the server without listening.
 func New(o Options) (*Server, error) {
-	if o.Tickets == nil || o.Store == nil {
-		return nil, errors.New("server: Tickets and Store are required")
+	if o.Tickets == nil || o.Store == nil || o.Guard == nil {
+		return nil, errors.New("server: Tickets, Store and Guard are required")
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
@@ -96,15 +102,25 @@ func New(o Options) (*Server, error) {
 	s.codec = newUTF8Codec()
 	s.grpc = grpc.NewServer(
 		grpc.ForceServerCodecV2(s.codec),
-		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
+		grpc.ChainUnaryInterceptor(s.unaryInterceptor, o.Guard),
 		grpc.MaxRecvMsgSize(int(o.MaxBodyBytes)+4096),
 	)
-	pb.RegisterTicketServiceServer(s.grpc, o.Tickets)
+	// REST reaches the same services through an in-process connection that
+	// runs the same guard: one enforcement path for both transports.
+	conn := newInproc(o.Guard)
+	register := func(sd *grpc.ServiceDesc, impl any) {
+		s.grpc.RegisterService(sd, impl)
+		conn.register(sd, impl)
+	}
+	register(&pb.TicketService_ServiceDesc, o.Tickets)
 	if o.RegistryAPI != nil {
-		pb.RegisterRegistryServiceServer(s.grpc, o.RegistryAPI)
+		register(&pb.RegistryService_ServiceDesc, o.RegistryAPI)
 	}
 	if o.DispatchAPI != nil {
-		pb.RegisterDispatchServiceServer(s.grpc, o.DispatchAPI)
+		register(&pb.DispatchService_ServiceDesc, o.DispatchAPI)
+	}
+	if o.AuthAPI != nil {
+		register(&pb.AuthService_ServiceDesc, o.AuthAPI)
 	}
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -116,19 +132,25 @@ func New(o Options) (*Server, error) {
 		runtime.WithErrorHandler(s.restError),
 		runtime.WithRoutingErrorHandler(s.routingError),
 	)
-	// In-process registration skips gRPC interceptors: anything that must hold
-	// for both transports (validation, and later authorization) lives in the
-	// service itself.
-	if err := pb.RegisterTicketServiceHandlerServer(context.Background(), gw, o.Tickets); err != nil {
-		return nil, fmt.Errorf("registering REST handlers: %w", err)
+	ctx := context.Background()
+	regs := []func() error{
+		func() error { return pb.RegisterTicketServiceHandlerClient(ctx, gw, pb.NewTicketServiceClient(conn)) },
 	}
 	if o.RegistryAPI != nil {
-		if err := pb.RegisterRegistryServiceHandlerServer(context.Background(), gw, o.RegistryAPI); err != nil {
-			return nil, fmt.Errorf("registering REST handlers: %w", err)
-		}
+		regs = append(regs, func() error {
+			return pb.RegisterRegistryServiceHandlerClient(ctx, gw, pb.NewRegistryServiceClient(conn))
+		})
 	}
 	if o.DispatchAPI != nil {
-		if err := pb.RegisterDispatchServiceHandlerServer(context.Background(), gw, o.DispatchAPI); err != nil {
+		regs = append(regs, func() error {
+			return pb.RegisterDispatchServiceHandlerClient(ctx, gw, pb.NewDispatchServiceClient(conn))
+		})
+	}
+	if o.AuthAPI != nil {
+		regs = append(regs, func() error { return pb.RegisterAuthServiceHandlerClient(ctx, gw, pb.NewAuthServiceClient(conn)) })
+	}
+	for _, reg := range regs {
+		if err := reg(); err != nil {
 			return nil, fmt.Errorf("registering REST handlers: %w", err)
 		}
 	}

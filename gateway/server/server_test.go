@@ -28,6 +28,7 @@ import (
 	"github.com/switchboard12345/switchboard/gateway/server"
 	"github.com/switchboard12345/switchboard/gateway/service"
 	"github.com/switchboard12345/switchboard/internal/ids"
+	"github.com/switchboard12345/switchboard/internal/testauth"
 	"github.com/switchboard12345/switchboard/registry"
 	"github.com/switchboard12345/switchboard/store"
 	"github.com/switchboard12345/switchboard/store/sqlstore"
@@ -50,6 +51,8 @@ type stack struct {
 	store store.Store
 	clock *clock
 	srv   *server.Server
+	auth  *testauth.Setup
+	root  string // the root unit of the province
 }
 
 func newStack(t testing.TB) *stack {
@@ -74,7 +77,14 @@ func newStack(t testing.TB) *stack {
 		Store: st, Machine: lifecycle.New(policy), Routes: registry.NewStatic(registry.NewSnapshot(province, 1)).Snapshot,
 		Now: clk.Now, NewID: idSource.New,
 	})
-	srv, err := server.New(server.Options{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", Tickets: svc, Store: st, ShutdownGrace: 5 * time.Second})
+	units := registry.NewStatic(registry.NewSnapshot(province, 1)).Snapshot
+	ta := testauth.New(t, st, st, units)
+	all, err := units().Units(ctx)
+	if err != nil || len(all) == 0 {
+		t.Fatalf("units: %v %v", all, err)
+	}
+	srv, err := server.New(server.Options{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", Tickets: svc, Store: st, ShutdownGrace: 5 * time.Second,
+		Guard: ta.Guard.Unary})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +95,7 @@ func newStack(t testing.TB) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), testauth.Credentials(ta.Token))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +107,28 @@ func newStack(t testing.TB) *stack {
 		}
 		st.Close()
 	})
-	return &stack{rest: "http://" + httpAddr, grpc: pb.NewTicketServiceClient(conn), conn: conn, store: st, clock: clk, srv: srv}
+	return &stack{rest: "http://" + httpAddr, grpc: pb.NewTicketServiceClient(conn), conn: conn, store: st, clock: clk, srv: srv, auth: ta, root: all[0].ID}
+}
+
+// principal creates principal id in the root unit with the superuser role
+// ("tester", every action everywhere) and returns its token.
+func (s *stack) principal(t testing.TB, id string) string {
+	t.Helper()
+	token := s.auth.Principal(t, id, s.root)
+	s.auth.Change(t, store.PolicyChange{Add: []store.Rule{{PType: "g", Values: []string{id, "tester", s.root}}},
+		Audit: store.AuditEntry{Actor: "test", Action: "policy.change"}})
+	return token
+}
+
+// dial opens a gRPC client of the stack's server sending token.
+func (s *stack) dial(t testing.TB, token string) pb.TicketServiceClient {
+	t.Helper()
+	conn, err := grpc.NewClient(s.conn.Target(), grpc.WithTransportCredentials(insecure.NewCredentials()), testauth.Credentials(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return pb.NewTicketServiceClient(conn)
 }
 
 const createBody = `{"channel":"PHONE","caller":{"name":"张三","phone":"13800138000"},"title":"预付卡退款","content":"西饼店倒闭，预付卡无法退款","location":{"address":"广州市天河区体育西路1号"},"requestType":"COMPLAINT","dialedNumber":"12345"}`
@@ -110,6 +141,7 @@ func (s *stack) call(t testing.TB, method, path, body string, headers ...string)
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", testauth.Header(s.auth.Token))
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -305,23 +337,28 @@ var walk = []step{
 func TestLifecycleRESTAndGRPCAgree(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
-	_, viaREST := s.call(t, "POST", "/v1/tickets", createBody, "X-Actor", url.PathEscape("operator:李娜"))
+	// 李娜 acts over both transports: the history names the principal of her
+	// token, whatever X-Actor header or x-actor metadata says.
+	lina := s.principal(t, "u-lina")
+	asLina := []string{"Authorization", testauth.Header(lina), "X-Actor", url.PathEscape("operator:李娜")}
+	_, viaREST := s.call(t, "POST", "/v1/tickets", createBody, asLina...)
 	restID := str(viaREST, "trackingNumber") // REST takes tracking numbers too
 	for _, st := range walk {
-		code, reply := s.call(t, "POST", "/v1/tickets/"+restID+":"+st.verb, st.body, "X-Actor", url.PathEscape("operator:李娜"))
+		code, reply := s.call(t, "POST", "/v1/tickets/"+restID+":"+st.verb, st.body, asLina...)
 		if code != 200 || str(reply, "state") != st.state {
 			t.Fatalf("REST %s: %d %v, want %s", st.verb, code, reply, st.state)
 		}
 	}
 	var nt pb.NewTicket
 	protojsonUnmarshal(createBody, &nt)
+	linaRPC := s.dial(t, lina)
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-actor", url.PathEscape("operator:李娜"))
-	created, err := s.grpc.CreateTicket(ctx, &pb.CreateTicketRequest{Ticket: &nt})
+	created, err := linaRPC.CreateTicket(ctx, &pb.CreateTicketRequest{Ticket: &nt})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, st := range walk {
-		got, err := st.grpc(s.grpc, ctx, created.GetId())
+		got, err := st.grpc(linaRPC, ctx, created.GetId())
 		if err != nil || got.GetState().String() != st.state {
 			t.Fatalf("gRPC %s: %v %v, want %s", st.verb, got.GetState(), err, st.state)
 		}
@@ -339,7 +376,7 @@ func TestLifecycleRESTAndGRPCAgree(t *testing.T) {
 	}
 	for i := range restEvents.GetEvents() {
 		a, b := restEvents.GetEvents()[i], grpcEvents.GetEvents()[i]
-		if a.GetAction() != b.GetAction() || a.GetToState() != b.GetToState() || a.GetActor() != "operator:李娜" || b.GetActor() != "operator:李娜" || a.GetReason() != b.GetReason() {
+		if a.GetAction() != b.GetAction() || a.GetToState() != b.GetToState() || a.GetActor() != "u-lina" || b.GetActor() != "u-lina" || a.GetReason() != b.GetReason() {
 			t.Errorf("event %d differs: REST %v, gRPC %v", i, a, b)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard12345/switchboard/gateway/service"
 	"github.com/switchboard12345/switchboard/gateway/ticket"
 	"github.com/switchboard12345/switchboard/internal/ids"
+	"github.com/switchboard12345/switchboard/internal/testauth"
 	"github.com/switchboard12345/switchboard/registry"
 	"github.com/switchboard12345/switchboard/store"
 	"github.com/switchboard12345/switchboard/store/sqlstore"
@@ -48,7 +49,11 @@ func TestShutdownLetsInFlightRequestsFinish(t *testing.T) {
 	province, _ := registry.LoadProvince(bytes.NewReader(examples.Province))
 	policy, _ := deadline.NewPolicy(deadline.DefaultPolicyConfig(), deadline.DefaultCalendar())
 	svc := service.New(service.Config{Store: slow, Machine: lifecycle.New(policy), Routes: registry.NewStatic(registry.NewSnapshot(province, 1)).Snapshot, Now: time.Now, NewID: ids.NewSource().New})
-	srv, err := server.New(server.Options{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", Tickets: svc, Store: slow, ShutdownGrace: 5 * time.Second})
+	// The guard reads principals and policy from the store itself, not
+	// through the slow wrapper.
+	ta := testauth.New(t, slow, st, registry.NewStatic(registry.NewSnapshot(province, 1)).Snapshot)
+	srv, err := server.New(server.Options{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", Tickets: svc, Store: slow, ShutdownGrace: 5 * time.Second,
+		Guard: ta.Guard.Unary})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +70,7 @@ func TestShutdownLetsInFlightRequestsFinish(t *testing.T) {
 	}
 	res := make(chan result, 1)
 	go func() {
-		resp, err := http.Post("http://"+httpAddr+"/v1/tickets", "application/json", strings.NewReader(createBody))
+		resp, err := testauth.Client(ta.Token).Post("http://"+httpAddr+"/v1/tickets", "application/json", strings.NewReader(createBody))
 		if err != nil {
 			res <- result{err: err}
 			return

@@ -27,8 +27,10 @@ import (
 	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
 	"github.com/switchboard12345/switchboard/deploy/examples"
 	"github.com/switchboard12345/switchboard/dispatch"
+	"github.com/switchboard12345/switchboard/gateway/guard"
 	"github.com/switchboard12345/switchboard/gateway/server"
 	"github.com/switchboard12345/switchboard/gateway/service"
+	"github.com/switchboard12345/switchboard/internal/testauth"
 	"github.com/switchboard12345/switchboard/registry"
 	"github.com/switchboard12345/switchboard/store"
 	"github.com/switchboard12345/switchboard/store/sqlstore"
@@ -60,10 +62,21 @@ type dispatchFixture struct {
 	base  string // REST base URL
 	rpc   pb.DispatchServiceClient
 	now   atomic.Int64 // the clock, Unix nanoseconds
+	// tokens holds the bearer token of each principal: tester, lina, wangfang.
+	tokens map[string]string
 }
 
+// The principals of the dispatch tests, each with the superuser role; nobody
+// sends no token.
+const (
+	tester   = "tester"
+	lina     = "u-lina"     // 李娜
+	wangfang = "u-wangfang" // 王芳
+	nobody   = ""
+)
+
 // newDispatchFixture serves the DispatchService over REST and gRPC on
-// loopback, on a SQLite store holding the example province.
+// loopback, on a SQLite store holding the example province, behind the guard.
 func newDispatchFixture(t *testing.T, status service.DispatchStatus) *dispatchFixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -89,11 +102,24 @@ func newDispatchFixture(t *testing.T, status service.DispatchStatus) *dispatchFi
 		Outbox: st, Inbox: st, Status: status, Routes: live.Snapshot,
 		Now: f.clock,
 	})
+	ta := testauth.New(t, st, st, live.Snapshot)
+	units, err := live.Snapshot().Units(ctx)
+	if err != nil || len(units) == 0 {
+		t.Fatalf("units: %v %v", units, err)
+	}
+	root := units[0].ID
+	f.tokens = map[string]string{tester: ta.Token}
+	for _, id := range []string{lina, wangfang} {
+		f.tokens[id] = ta.Principal(t, id, root)
+		ta.Change(t, store.PolicyChange{Add: []store.Rule{{PType: "g", Values: []string{id, "tester", root}}},
+			Audit: store.AuditEntry{Actor: "test", Action: "policy.change"}})
+	}
 	srv, err := server.New(server.Options{
 		HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
 		Tickets:     noTickets{},
 		DispatchAPI: f.svc,
 		Store:       st,
+		Guard:       ta.Guard.Unary,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -120,12 +146,13 @@ func newDispatchFixture(t *testing.T, status service.DispatchStatus) *dispatchFi
 
 func (f *dispatchFixture) clock() time.Time { return time.Unix(0, f.now.Load()).UTC() }
 
-// as is a gRPC context acting as who (percent-encoded, as clients send it).
-func as(who string) context.Context {
-	return metadata.AppendToOutgoingContext(context.Background(), service.MDActor, url.PathEscape(who))
+// as is a gRPC context acting as principal who, with its bearer token.
+func (f *dispatchFixture) as(who string) context.Context {
+	return metadata.AppendToOutgoingContext(context.Background(), guard.MDAuthorization, testauth.Header(f.tokens[who]))
 }
 
-// rest calls the REST API as who ("" for nobody) and decodes the JSON answer.
+// rest calls the REST API as principal who (nobody: without a token) and
+// decodes the JSON answer.
 func (f *dispatchFixture) rest(t *testing.T, method, path, who string, body any) (int, map[string]any) {
 	t.Helper()
 	var r io.Reader
@@ -140,8 +167,8 @@ func (f *dispatchFixture) rest(t *testing.T, method, path, who string, body any)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if who != "" {
-		req.Header.Set("X-Actor", url.PathEscape(who))
+	if who != nobody {
+		req.Header.Set("Authorization", testauth.Header(f.tokens[who]))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -205,7 +232,7 @@ func TestInboxOverRESTAndGRPC(t *testing.T) {
 	path := "/v1/units/" + manualUnit + "/inbox"
 
 	// REST lists the open items with the payload as a JSON object, Chinese intact.
-	code, m := f.rest(t, "GET", path, "", nil)
+	code, m := f.rest(t, "GET", path, tester, nil)
 	items, _ := m["items"].([]any)
 	if code != 200 || len(items) != 3 {
 		t.Fatalf("list: %d %v", code, m)
@@ -217,86 +244,87 @@ func TestInboxOverRESTAndGRPC(t *testing.T) {
 		t.Fatalf("first item: %v", first)
 	}
 	// Pages.
-	code, m = f.rest(t, "GET", path+"?pageSize=2", "", nil)
+	code, m = f.rest(t, "GET", path+"?pageSize=2", tester, nil)
 	tok, _ := m["nextPageToken"].(string)
 	if code != 200 || len(m["items"].([]any)) != 2 || tok == "" {
 		t.Fatalf("first page: %d %v", code, m)
 	}
-	code, m = f.rest(t, "GET", path+"?pageSize=2&pageToken="+url.QueryEscape(tok), "", nil)
+	code, m = f.rest(t, "GET", path+"?pageSize=2&pageToken="+url.QueryEscape(tok), tester, nil)
 	if code != 200 || len(m["items"].([]any)) != 1 || m["nextPageToken"] != nil || m["items"].([]any)[0].(map[string]any)["key"] != keys[2] {
 		t.Fatalf("second page: %d %v", code, m)
 	}
 
 	// 李娜 claims two over REST, 王芳 the rest over gRPC.
-	code, m = f.rest(t, "POST", path+":claim", "staff:李娜", map[string]any{"limit": 2, "leaseSeconds": 600})
+	code, m = f.rest(t, "POST", path+":claim", lina, map[string]any{"limit": 2, "leaseSeconds": 600})
 	if code != 200 || len(m["items"].([]any)) != 2 {
 		t.Fatalf("claim: %d %v", code, m)
 	}
 	li := m["items"].([]any)[0].(map[string]any)
-	if li["claimedBy"] != "staff:李娜" || li["claimExpireTime"] != "2026-11-28T02:10:00Z" {
+	if li["claimedBy"] != lina || li["claimExpireTime"] != "2026-11-28T02:10:00Z" {
 		t.Fatalf("claimed item: %v", li)
 	}
-	got, err := f.rpc.ClaimInbox(as("staff:王芳"), &pb.ClaimInboxRequest{Unit: manualUnit, Limit: 5})
-	if err != nil || len(got.GetItems()) != 1 || got.GetItems()[0].GetKey() != keys[2] || got.GetItems()[0].GetClaimedBy() != "staff:王芳" {
+	got, err := f.rpc.ClaimInbox(f.as(wangfang), &pb.ClaimInboxRequest{Unit: manualUnit, Limit: 5})
+	if err != nil || len(got.GetItems()) != 1 || got.GetItems()[0].GetKey() != keys[2] || got.GetItems()[0].GetClaimedBy() != wangfang {
 		t.Fatalf("gRPC claim: %v %v", got, err)
 	}
 	if got.GetItems()[0].GetPayload().GetFields()["event"].GetStructValue().GetFields()["reason"].GetStringValue() != "消费维权" {
 		t.Fatalf("gRPC payload: %v", got.GetItems()[0].GetPayload())
 	}
 	// Nothing is open now.
-	if code, m = f.rest(t, "GET", path, "", nil); code != 200 || m["items"] != nil {
+	if code, m = f.rest(t, "GET", path, tester, nil); code != 200 || m["items"] != nil {
 		t.Fatalf("open after claims: %d %v", code, m)
 	}
 
 	// 王芳 may not acknowledge 李娜's live claim: 409 ABORTED, over both transports.
-	code, m = f.rest(t, "POST", path+":ack", "staff:王芳", map[string]any{"key": keys[0]})
+	code, m = f.rest(t, "POST", path+":ack", wangfang, map[string]any{"key": keys[0]})
 	wantREST(t, code, m, 409, "ABORTED", "")
-	_, err = f.rpc.AckInbox(as("staff:王芳"), &pb.AckInboxRequest{Unit: manualUnit, Key: keys[0]})
+	_, err = f.rpc.AckInbox(f.as(wangfang), &pb.AckInboxRequest{Unit: manualUnit, Key: keys[0]})
 	wantCode(t, err, codes.Aborted, "")
 	// 李娜 may, twice; the key holds '/'.
 	for range 2 {
-		code, m = f.rest(t, "POST", path+":ack", "staff:李娜", map[string]any{"key": keys[0]})
-		if code != 200 || m["ackedBy"] != "staff:李娜" || m["ackTime"] != "2026-11-28T02:00:00Z" {
+		code, m = f.rest(t, "POST", path+":ack", lina, map[string]any{"key": keys[0]})
+		if code != 200 || m["ackedBy"] != lina || m["ackTime"] != "2026-11-28T02:00:00Z" {
 			t.Fatalf("ack: %d %v", code, m)
 		}
 	}
-	acked, err := f.rpc.AckInbox(as("staff:王芳"), &pb.AckInboxRequest{Unit: manualUnit, Key: keys[2]})
-	if err != nil || acked.GetAckedBy() != "staff:王芳" {
+	acked, err := f.rpc.AckInbox(f.as(wangfang), &pb.AckInboxRequest{Unit: manualUnit, Key: keys[2]})
+	if err != nil || acked.GetAckedBy() != wangfang {
 		t.Fatalf("gRPC ack: %v %v", acked, err)
 	}
 	// When 李娜's claim expires, her other item is open again.
 	f.now.Add(int64(11 * time.Minute))
-	list, err := f.rpc.ListInbox(context.Background(), &pb.ListInboxRequest{Unit: manualUnit})
+	list, err := f.rpc.ListInbox(f.as(tester), &pb.ListInboxRequest{Unit: manualUnit})
 	if err != nil || len(list.GetItems()) != 1 || list.GetItems()[0].GetKey() != keys[1] {
 		t.Fatalf("open after expiry: %v %v", list, err)
 	}
-	all, err := f.rpc.ListInbox(context.Background(), &pb.ListInboxRequest{Unit: manualUnit, All: true})
+	all, err := f.rpc.ListInbox(f.as(tester), &pb.ListInboxRequest{Unit: manualUnit, All: true})
 	if err != nil || len(all.GetItems()) != 3 {
 		t.Fatalf("all: %v %v", all, err)
 	}
 
-	// Bad requests name the field; unknown units are not found; claims need a name.
+	// Bad requests name the field; unknown units are not found; claims need a
+	// caller (a token).
 	for _, tc := range []struct {
 		method, path, who string
 		body              any
 		code              int
 		status, field     string
 	}{
-		{"GET", path + "?pageSize=501", "", nil, 400, "INVALID_ARGUMENT", "pageSize"},
-		{"GET", path + "?pageToken=xyz", "", nil, 400, "INVALID_ARGUMENT", "pageToken"},
-		{"POST", path + ":claim", "staff:李娜", map[string]any{"limit": 1000}, 400, "INVALID_ARGUMENT", "limit"},
-		{"POST", path + ":claim", "staff:李娜", map[string]any{"leaseSeconds": 1}, 400, "INVALID_ARGUMENT", "leaseSeconds"},
-		{"POST", path + ":ack", "staff:李娜", map[string]any{}, 400, "INVALID_ARGUMENT", "key"},
-		{"POST", path + ":claim", "", map[string]any{}, 401, "UNAUTHENTICATED", ""},
-		{"GET", "/v1/units/no-such-unit/inbox", "", nil, 404, "NOT_FOUND", ""},
-		{"POST", path + ":ack", "staff:李娜", map[string]any{"key": "no/such/key"}, 404, "NOT_FOUND", ""},
+		{"GET", path + "?pageSize=501", tester, nil, 400, "INVALID_ARGUMENT", "pageSize"},
+		{"GET", path + "?pageToken=xyz", tester, nil, 400, "INVALID_ARGUMENT", "pageToken"},
+		{"POST", path + ":claim", lina, map[string]any{"limit": 1000}, 400, "INVALID_ARGUMENT", "limit"},
+		{"POST", path + ":claim", lina, map[string]any{"leaseSeconds": 1}, 400, "INVALID_ARGUMENT", "leaseSeconds"},
+		{"POST", path + ":ack", lina, map[string]any{}, 400, "INVALID_ARGUMENT", "key"},
+		{"POST", path + ":claim", nobody, map[string]any{}, 401, "UNAUTHENTICATED", ""},
+		{"GET", "/v1/units/no-such-unit/inbox", tester, nil, 404, "NOT_FOUND", ""},
+		{"POST", path + ":ack", lina, map[string]any{"key": "no/such/key"}, 404, "NOT_FOUND", ""},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			code, m := f.rest(t, tc.method, tc.path, tc.who, tc.body)
 			wantREST(t, code, m, tc.code, tc.status, tc.field)
 		})
 	}
-	_, err = f.rpc.ClaimInbox(as("staff:李娜"), &pb.ClaimInboxRequest{})
+	_, err = f.rpc.ClaimInbox(f.as(lina), &pb.ClaimInboxRequest{})
 	wantCode(t, err, codes.InvalidArgument, "unit")
 }
 
@@ -309,8 +337,8 @@ func TestInboxClaimsNeverOverlap(t *testing.T) {
 	claimed := map[string][]string{}
 	var wg sync.WaitGroup
 	claim := map[string]func() ([]string, error){
-		"staff:李娜": func() ([]string, error) { // REST
-			code, m := f.rest(t, "POST", "/v1/units/"+manualUnit+"/inbox:claim", "staff:李娜", map[string]any{"limit": 3})
+		lina: func() ([]string, error) { // REST
+			code, m := f.rest(t, "POST", "/v1/units/"+manualUnit+"/inbox:claim", lina, map[string]any{"limit": 3})
 			if code != 200 {
 				return nil, fmt.Errorf("claim: %d %v", code, m)
 			}
@@ -321,8 +349,8 @@ func TestInboxClaimsNeverOverlap(t *testing.T) {
 			}
 			return out, nil
 		},
-		"staff:王芳": func() ([]string, error) { // gRPC
-			resp, err := f.rpc.ClaimInbox(as("staff:王芳"), &pb.ClaimInboxRequest{Unit: manualUnit, Limit: 2})
+		wangfang: func() ([]string, error) { // gRPC
+			resp, err := f.rpc.ClaimInbox(f.as(wangfang), &pb.ClaimInboxRequest{Unit: manualUnit, Limit: 2})
 			var out []string
 			for _, it := range resp.GetItems() {
 				out = append(out, it.GetKey())
@@ -399,7 +427,7 @@ func TestDeadLettersAndRedrive(t *testing.T) {
 	f := newDispatchFixture(t, disp)
 	ids := f.deadLetters(t, "gd-samr-rest", "gd-samr-rest", "gd-samr-food")
 
-	code, m := f.rest(t, "GET", "/v1/dispatch/dead-letters", "", nil)
+	code, m := f.rest(t, "GET", "/v1/dispatch/dead-letters", tester, nil)
 	dl, _ := m["deadLetters"].([]any)
 	if code != 200 || len(dl) != 3 {
 		t.Fatalf("dead letters: %d %v", code, m)
@@ -410,11 +438,11 @@ func TestDeadLettersAndRedrive(t *testing.T) {
 		t.Fatalf("first dead letter: %v", d0)
 	}
 	// By backend, and in pages.
-	byBackend, err := f.rpc.ListDeadLetters(context.Background(), &pb.ListDeadLettersRequest{Backend: "gd-samr-rest", PageSize: 1})
+	byBackend, err := f.rpc.ListDeadLetters(f.as(tester), &pb.ListDeadLettersRequest{Backend: "gd-samr-rest", PageSize: 1})
 	if err != nil || len(byBackend.GetDeadLetters()) != 1 || byBackend.GetNextPageToken() == "" {
 		t.Fatalf("page 1: %v %v", byBackend, err)
 	}
-	page2, err := f.rpc.ListDeadLetters(context.Background(), &pb.ListDeadLettersRequest{Backend: "gd-samr-rest", PageSize: 1, PageToken: byBackend.GetNextPageToken()})
+	page2, err := f.rpc.ListDeadLetters(f.as(tester), &pb.ListDeadLettersRequest{Backend: "gd-samr-rest", PageSize: 1, PageToken: byBackend.GetNextPageToken()})
 	if err != nil || len(page2.GetDeadLetters()) != 1 || page2.GetDeadLetters()[0].GetId() != ids[1] {
 		t.Fatalf("page 2: %v %v", page2, err)
 	}
@@ -436,7 +464,7 @@ func TestDeadLettersAndRedrive(t *testing.T) {
 		{"GET", "/v1/dispatch/dead-letters?pageToken=bm9wZQ", nil, 400, "INVALID_ARGUMENT", "pageToken"},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
-			code, m := f.rest(t, tc.method, tc.path, "admin:李娜", tc.body)
+			code, m := f.rest(t, tc.method, tc.path, lina, tc.body)
 			wantREST(t, code, m, tc.code, tc.status, tc.field)
 		})
 	}
@@ -445,7 +473,7 @@ func TestDeadLettersAndRedrive(t *testing.T) {
 	}
 
 	// One by id over gRPC; it is pending again and the dispatcher woke.
-	r, err := f.rpc.Redrive(as("admin:李娜"), &pb.RedriveRequest{Ids: []int64{ids[0]}})
+	r, err := f.rpc.Redrive(f.as(lina), &pb.RedriveRequest{Ids: []int64{ids[0]}})
 	if err != nil || r.GetRedriven() != 1 || disp.woken.Load() != 1 {
 		t.Fatalf("redrive by id: %v %v (woken %d)", r, err, disp.woken.Load())
 	}
@@ -454,15 +482,15 @@ func TestDeadLettersAndRedrive(t *testing.T) {
 		t.Fatalf("after redrive: %+v %v", pending, err)
 	}
 	// The rest of a backend over REST, then everything.
-	code, m = f.rest(t, "POST", "/v1/dispatch:redrive", "admin:李娜", map[string]any{"backend": "gd-samr-rest"})
+	code, m = f.rest(t, "POST", "/v1/dispatch:redrive", lina, map[string]any{"backend": "gd-samr-rest"})
 	if code != 200 || m["redriven"] != float64(1) {
 		t.Fatalf("redrive by backend: %d %v", code, m)
 	}
-	code, m = f.rest(t, "POST", "/v1/dispatch:redrive", "admin:李娜", map[string]any{"all": true})
+	code, m = f.rest(t, "POST", "/v1/dispatch:redrive", lina, map[string]any{"all": true})
 	if code != 200 || m["redriven"] != float64(1) || disp.woken.Load() != 3 {
 		t.Fatalf("redrive all: %d %v (woken %d)", code, m, disp.woken.Load())
 	}
-	if left, err := f.rpc.ListDeadLetters(context.Background(), &pb.ListDeadLettersRequest{}); err != nil || len(left.GetDeadLetters()) != 0 {
+	if left, err := f.rpc.ListDeadLetters(f.as(tester), &pb.ListDeadLettersRequest{}); err != nil || len(left.GetDeadLetters()) != 0 {
 		t.Fatalf("left: %v %v", left, err)
 	}
 }
@@ -470,7 +498,7 @@ func TestDeadLettersAndRedrive(t *testing.T) {
 func TestDispatchStatus(t *testing.T) {
 	t.Run("no dispatcher", func(t *testing.T) {
 		f := newDispatchFixture(t, nil)
-		code, m := f.rest(t, "GET", "/v1/dispatch/status", "", nil)
+		code, m := f.rest(t, "GET", "/v1/dispatch/status", tester, nil)
 		wantREST(t, code, m, 503, "UNAVAILABLE", "")
 		if msg := m["error"].(map[string]any)["message"].(string); !strings.Contains(msg, "dispatcher not running") {
 			t.Fatalf("message %q", msg)
@@ -483,13 +511,13 @@ func TestDispatchStatus(t *testing.T) {
 			Attempts: 120, Delivered: 110, Failures: 9, Rejected: 1, LatencyP50: 12500 * time.Microsecond, LatencyP99: 2 * time.Second,
 		}}}}
 		f := newDispatchFixture(t, disp)
-		code, m := f.rest(t, "GET", "/v1/dispatch/status", "", nil)
+		code, m := f.rest(t, "GET", "/v1/dispatch/status", tester, nil)
 		b := m["backends"].([]any)[0].(map[string]any)
 		if code != 200 || b["breaker"] != "half-open" || b["queued"] != float64(3) || b["pending"] != "7" ||
 			b["oldestPendingSeconds"] != float64(90) || b["latencyP50Ms"] != 12.5 || b["latencyP99Ms"] != float64(2000) {
 			t.Fatalf("status: %d %v", code, m)
 		}
-		st, err := f.rpc.GetDispatchStatus(context.Background(), &pb.GetDispatchStatusRequest{})
+		st, err := f.rpc.GetDispatchStatus(f.as(tester), &pb.GetDispatchStatusRequest{})
 		if err != nil || st.GetBackends()[0].GetMaxInFlight() != 32 || st.GetBackends()[0].GetRejected() != 1 {
 			t.Fatalf("gRPC status: %v %v", st, err)
 		}

@@ -17,6 +17,8 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
+	"github.com/switchboard12345/switchboard/gateway/auth"
+	"github.com/switchboard12345/switchboard/gateway/guard"
 	"github.com/switchboard12345/switchboard/gateway/intake"
 	"github.com/switchboard12345/switchboard/gateway/lifecycle"
 	"github.com/switchboard12345/switchboard/gateway/ticket"
@@ -106,10 +108,14 @@ func firstMD(ctx context.Context, key string) string {
 	return ""
 }
 
-// actor names who acts. Until authentication lands it is the caller's word:
-// the x-actor metadata (HTTP header X-Actor), percent-encoded when it is not
-// ASCII (headers and metadata carry ASCII), e.g. operator:%E6%9D%8E%E5%A8%9C.
+// actor names who acts: the authenticated principal the guard put in the
+// context. Only a service called directly, without the server and its guard
+// (a test), falls back to the x-actor metadata, percent-encoded when it is
+// not ASCII, e.g. operator:%E6%9D%8E%E5%A8%9C.
 func actor(ctx context.Context) string {
+	if p, ok := auth.PrincipalFrom(ctx); ok {
+		return p.ID
+	}
 	a := strings.TrimSpace(firstMD(ctx, MDActor))
 	if dec, err := url.PathUnescape(a); err == nil && utf8.ValidString(dec) {
 		a = dec
@@ -273,6 +279,9 @@ func (s *Tickets) ListTickets(ctx context.Context, req *pb.ListTicketsRequest) (
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
+	if q.Access, err = access(ctx); err != nil {
+		return nil, s.fail(ctx, err)
+	}
 	p, err := s.store.ListTickets(ctx, q)
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -285,6 +294,39 @@ func (s *Tickets) ListTickets(ctx context.Context, req *pb.ListTicketsRequest) (
 		resp.NextPageToken = pageToken(p.Tickets[len(p.Tickets)-1].ID)
 	}
 	return resp, nil
+}
+
+// access is the caller's view of the tickets, compiled by the guard. A list
+// that did not pass the guard is refused (deny by default).
+func access(ctx context.Context) (*store.Access, error) {
+	a, ok := guard.Filter(ctx)
+	if !ok || a == nil {
+		return nil, errs.E(errs.Permission, "tickets are listed only for an authorized caller")
+	}
+	return a, nil
+}
+
+// GetTicketStats implements pb.TicketServiceServer.
+func (s *Tickets) GetTicketStats(ctx context.Context, req *pb.GetTicketStatsRequest) (*pb.TicketStats, error) {
+	now := s.clock()
+	q, err := listQuery(&pb.ListTicketsRequest{State: req.GetState(), HandlingUnit: req.GetHandlingUnit(), Category: req.GetCategory(),
+		Overdue: req.Overdue, CreatedAfter: req.GetCreatedAfter(), CreatedBefore: req.GetCreatedBefore()}, now)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if q.Access, err = access(ctx); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	counts, err := s.store.CountTickets(ctx, q)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	out := &pb.TicketStats{ByState: map[string]int64{}}
+	for st, n := range counts {
+		out.ByState[string(st)] = n
+		out.Total += n
+	}
+	return out, nil
 }
 
 func listQuery(req *pb.ListTicketsRequest, now time.Time) (store.Query, error) {

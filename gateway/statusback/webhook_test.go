@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard12345/switchboard/gateway/server"
 	"github.com/switchboard12345/switchboard/gateway/statusback"
 	"github.com/switchboard12345/switchboard/gateway/ticket"
+	"github.com/switchboard12345/switchboard/internal/testauth"
 )
 
 const replyText = "已办结：经核实，该健身房已由区市场监管局立案调查，预付卡余额按比例退还，并已电话告知市民。"
@@ -302,9 +303,11 @@ func TestWebhookThroughTheServer(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, "", nil)
 	tk := f.complaint(t)
+	ta := testauth.New(t, f.store, f.store, f.live.Snapshot)
 	srv, err := server.New(server.Options{
 		HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", Tickets: f.svc, Store: f.store,
 		Handlers: map[string]http.Handler{statusback.Pattern: f.handler},
+		Guard:    ta.Guard.Unary,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -332,8 +335,9 @@ func TestWebhookThroughTheServer(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || len(out.Results) != 1 || out.Results[0].Status != statusback.Applied || resp.Header.Get("X-Request-Id") == "" {
 		t.Fatalf("%d %+v", resp.StatusCode, out)
 	}
-	// Other methods on the path are not the REST API's either.
-	resp, err = http.Get("http://" + addr + "/v1/backends/gz-samr-rest/updates")
+	// Other methods on the path are not the REST API's either, even with a
+	// token the API would accept.
+	resp, err = testauth.Client(ta.Token).Get("http://" + addr + "/v1/backends/gz-samr-rest/updates")
 	if err != nil {
 		t.Fatal(err)
 	}

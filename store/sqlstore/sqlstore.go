@@ -49,6 +49,10 @@ type Options struct {
 	Committers int
 	// Logger receives operational messages; nil discards them.
 	Logger *slog.Logger
+	// ListProbe is how many of the newest tickets a restricted list scans
+	// before it looks the principal's units up one by one (default 4096; see
+	// ListTickets). Tests set it low to exercise both ways.
+	ListProbe int
 }
 
 // Store is a SQL ticket store.
@@ -63,6 +67,8 @@ type Store struct {
 	// outboxReady wakes the dispatcher after outbox messages commit.
 	outboxReady chan struct{}
 	reads       sync.Map // query → *sql.Stmt on the read pool, see readStmt
+	listProbe   int
+	policySubs  policySubs // PolicyNotify's channels in this process
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database file path and
@@ -113,7 +119,10 @@ func open(ctx context.Context, d dialect, w, r *sql.DB, o Options) (*Store, erro
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{d: d, write: w, read: r, log: o.Logger, outboxReady: make(chan struct{}, 1)}
+	if o.ListProbe <= 0 {
+		o.ListProbe = 4096
+	}
+	s := &Store{d: d, write: w, read: r, log: o.Logger, outboxReady: make(chan struct{}, 1), listProbe: o.ListProbe}
 	closeAll := func() {
 		w.Close()
 		if r != w {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/switchboard12345/switchboard/gateway/ticket"
@@ -356,84 +355,6 @@ func equalUnits(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-// ListTickets implements store.Store.
-func (s *Store) ListTickets(ctx context.Context, q store.Query) (store.Page, error) {
-	var where []string
-	var args []any
-	if len(q.States) > 0 {
-		where = append(where, "state IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(q.States)), ", ")+")")
-		for _, st := range q.States {
-			args = append(args, string(st))
-		}
-	}
-	if q.HandlingUnit != "" {
-		where = append(where, "handling_unit = ?")
-		args = append(args, q.HandlingUnit)
-	}
-	if q.CategoryPrefix != "" {
-		// A range instead of LIKE: index-friendly and free of wildcard escaping.
-		where = append(where, "category >= ? AND category < ?")
-		args = append(args, q.CategoryPrefix, q.CategoryPrefix+"\U0010FFFF")
-	}
-	if q.DialedNumber != "" {
-		where = append(where, "dialed_number = ?")
-		args = append(args, q.DialedNumber)
-	}
-	if !q.CreatedAfter.IsZero() {
-		where = append(where, "created_at >= ?")
-		args = append(args, millis(q.CreatedAfter))
-	}
-	if !q.CreatedBefore.IsZero() {
-		where = append(where, "created_at < ?")
-		args = append(args, millis(q.CreatedBefore))
-	}
-	if q.Overdue != nil {
-		now := millis(q.Now)
-		cond := `((state IN ('DISPATCHED', 'REOPENED') AND sign_by > 0 AND sign_by < ?)
-			OR (state IN ('SIGNED', 'IN_PROGRESS', 'EXTENSION_REQUESTED') AND reply_by > 0 AND reply_by < ?))`
-		if !*q.Overdue {
-			cond = "NOT " + cond
-		}
-		where = append(where, cond)
-		args = append(args, now, now)
-	}
-	if q.After != "" {
-		where = append(where, "id < ?")
-		args = append(args, q.After)
-	}
-	size := max(q.PageSize, 1)
-	query := "SELECT tracking_number, doc FROM tickets"
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", size+1)
-	rows, err := s.read.QueryContext(ctx, s.q(query), args...)
-	if err != nil {
-		return store.Page{}, transient("listing tickets", err)
-	}
-	defer rows.Close()
-	var p store.Page
-	for rows.Next() {
-		var tn, doc string
-		if err := rows.Scan(&tn, &doc); err != nil {
-			return store.Page{}, transient("listing tickets", err)
-		}
-		if len(p.Tickets) == size {
-			p.More = true
-			break
-		}
-		var t ticket.Ticket
-		if err := decodeTicket(tn, doc, &t); err != nil {
-			return store.Page{}, err
-		}
-		p.Tickets = append(p.Tickets, t)
-	}
-	if err := rows.Err(); err != nil {
-		return store.Page{}, transient("listing tickets", err)
-	}
-	return p, nil
 }
 
 // CountByState implements store.Store.

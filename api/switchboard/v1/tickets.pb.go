@@ -1300,6 +1300,143 @@ func (x *ListTicketsResponse) GetNextPageToken() string {
 	return ""
 }
 
+type GetTicketStatsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	State         []State                `protobuf:"varint,1,rep,packed,name=state,proto3,enum=switchboard.v1.State" json:"state,omitempty"`
+	HandlingUnit  string                 `protobuf:"bytes,2,opt,name=handling_unit,json=handlingUnit,proto3" json:"handling_unit,omitempty"`
+	Category      string                 `protobuf:"bytes,3,opt,name=category,proto3" json:"category,omitempty"`
+	Overdue       *bool                  `protobuf:"varint,4,opt,name=overdue,proto3,oneof" json:"overdue,omitempty"`
+	CreatedAfter  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_after,json=createdAfter,proto3" json:"created_after,omitempty"`
+	CreatedBefore *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_before,json=createdBefore,proto3" json:"created_before,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTicketStatsRequest) Reset() {
+	*x = GetTicketStatsRequest{}
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTicketStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTicketStatsRequest) ProtoMessage() {}
+
+func (x *GetTicketStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTicketStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetTicketStatsRequest) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetTicketStatsRequest) GetState() []State {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+func (x *GetTicketStatsRequest) GetHandlingUnit() string {
+	if x != nil {
+		return x.HandlingUnit
+	}
+	return ""
+}
+
+func (x *GetTicketStatsRequest) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *GetTicketStatsRequest) GetOverdue() bool {
+	if x != nil && x.Overdue != nil {
+		return *x.Overdue
+	}
+	return false
+}
+
+func (x *GetTicketStatsRequest) GetCreatedAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAfter
+	}
+	return nil
+}
+
+func (x *GetTicketStatsRequest) GetCreatedBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedBefore
+	}
+	return nil
+}
+
+type TicketStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tickets by state name.
+	ByState       map[string]int64 `protobuf:"bytes,1,rep,name=by_state,json=byState,proto3" json:"by_state,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Total         int64            `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TicketStats) Reset() {
+	*x = TicketStats{}
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TicketStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TicketStats) ProtoMessage() {}
+
+func (x *TicketStats) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TicketStats.ProtoReflect.Descriptor instead.
+func (*TicketStats) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *TicketStats) GetByState() map[string]int64 {
+	if x != nil {
+		return x.ByState
+	}
+	return nil
+}
+
+func (x *TicketStats) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
 type ListTicketEventsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1309,7 +1446,7 @@ type ListTicketEventsRequest struct {
 
 func (x *ListTicketEventsRequest) Reset() {
 	*x = ListTicketEventsRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[9]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1321,7 +1458,7 @@ func (x *ListTicketEventsRequest) String() string {
 func (*ListTicketEventsRequest) ProtoMessage() {}
 
 func (x *ListTicketEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[9]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1334,7 +1471,7 @@ func (x *ListTicketEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListTicketEventsRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{9}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListTicketEventsRequest) GetId() string {
@@ -1353,7 +1490,7 @@ type ListTicketEventsResponse struct {
 
 func (x *ListTicketEventsResponse) Reset() {
 	*x = ListTicketEventsResponse{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[10]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1365,7 +1502,7 @@ func (x *ListTicketEventsResponse) String() string {
 func (*ListTicketEventsResponse) ProtoMessage() {}
 
 func (x *ListTicketEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[10]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1378,7 +1515,7 @@ func (x *ListTicketEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListTicketEventsResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{10}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListTicketEventsResponse) GetEvents() []*Event {
@@ -1404,7 +1541,7 @@ type DispatchTicketRequest struct {
 
 func (x *DispatchTicketRequest) Reset() {
 	*x = DispatchTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[11]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1416,7 +1553,7 @@ func (x *DispatchTicketRequest) String() string {
 func (*DispatchTicketRequest) ProtoMessage() {}
 
 func (x *DispatchTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[11]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1429,7 +1566,7 @@ func (x *DispatchTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchTicketRequest.ProtoReflect.Descriptor instead.
 func (*DispatchTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{11}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DispatchTicketRequest) GetId() string {
@@ -1484,7 +1621,7 @@ type SignTicketRequest struct {
 
 func (x *SignTicketRequest) Reset() {
 	*x = SignTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[12]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1633,7 @@ func (x *SignTicketRequest) String() string {
 func (*SignTicketRequest) ProtoMessage() {}
 
 func (x *SignTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[12]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1646,7 @@ func (x *SignTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignTicketRequest.ProtoReflect.Descriptor instead.
 func (*SignTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{12}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SignTicketRequest) GetId() string {
@@ -1538,7 +1675,7 @@ type ReclassifyTicketRequest struct {
 
 func (x *ReclassifyTicketRequest) Reset() {
 	*x = ReclassifyTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[13]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1550,7 +1687,7 @@ func (x *ReclassifyTicketRequest) String() string {
 func (*ReclassifyTicketRequest) ProtoMessage() {}
 
 func (x *ReclassifyTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[13]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1563,7 +1700,7 @@ func (x *ReclassifyTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReclassifyTicketRequest.ProtoReflect.Descriptor instead.
 func (*ReclassifyTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{13}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReclassifyTicketRequest) GetId() string {
@@ -1598,7 +1735,7 @@ type ReturnTicketRequest struct {
 
 func (x *ReturnTicketRequest) Reset() {
 	*x = ReturnTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[14]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1610,7 +1747,7 @@ func (x *ReturnTicketRequest) String() string {
 func (*ReturnTicketRequest) ProtoMessage() {}
 
 func (x *ReturnTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[14]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1623,7 +1760,7 @@ func (x *ReturnTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnTicketRequest.ProtoReflect.Descriptor instead.
 func (*ReturnTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{14}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReturnTicketRequest) GetId() string {
@@ -1652,7 +1789,7 @@ type RequestExtensionRequest struct {
 
 func (x *RequestExtensionRequest) Reset() {
 	*x = RequestExtensionRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[15]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1664,7 +1801,7 @@ func (x *RequestExtensionRequest) String() string {
 func (*RequestExtensionRequest) ProtoMessage() {}
 
 func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[15]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1677,7 +1814,7 @@ func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestExtensionRequest.ProtoReflect.Descriptor instead.
 func (*RequestExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{15}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RequestExtensionRequest) GetId() string {
@@ -1714,7 +1851,7 @@ type DecideExtensionRequest struct {
 
 func (x *DecideExtensionRequest) Reset() {
 	*x = DecideExtensionRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[16]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1726,7 +1863,7 @@ func (x *DecideExtensionRequest) String() string {
 func (*DecideExtensionRequest) ProtoMessage() {}
 
 func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[16]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1739,7 +1876,7 @@ func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionRequest.ProtoReflect.Descriptor instead.
 func (*DecideExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{16}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DecideExtensionRequest) GetId() string {
@@ -1782,7 +1919,7 @@ type SuperviseTicketRequest struct {
 
 func (x *SuperviseTicketRequest) Reset() {
 	*x = SuperviseTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[17]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1794,7 +1931,7 @@ func (x *SuperviseTicketRequest) String() string {
 func (*SuperviseTicketRequest) ProtoMessage() {}
 
 func (x *SuperviseTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[17]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1807,7 +1944,7 @@ func (x *SuperviseTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuperviseTicketRequest.ProtoReflect.Descriptor instead.
 func (*SuperviseTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{17}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SuperviseTicketRequest) GetId() string {
@@ -1842,7 +1979,7 @@ type ReplyTicketRequest struct {
 
 func (x *ReplyTicketRequest) Reset() {
 	*x = ReplyTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[18]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1854,7 +1991,7 @@ func (x *ReplyTicketRequest) String() string {
 func (*ReplyTicketRequest) ProtoMessage() {}
 
 func (x *ReplyTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[18]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1867,7 +2004,7 @@ func (x *ReplyTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyTicketRequest.ProtoReflect.Descriptor instead.
 func (*ReplyTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{18}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReplyTicketRequest) GetId() string {
@@ -1896,7 +2033,7 @@ type VisitTicketRequest struct {
 
 func (x *VisitTicketRequest) Reset() {
 	*x = VisitTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[19]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1908,7 +2045,7 @@ func (x *VisitTicketRequest) String() string {
 func (*VisitTicketRequest) ProtoMessage() {}
 
 func (x *VisitTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[19]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1921,7 +2058,7 @@ func (x *VisitTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VisitTicketRequest.ProtoReflect.Descriptor instead.
 func (*VisitTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{19}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *VisitTicketRequest) GetId() string {
@@ -1962,7 +2099,7 @@ type ReopenTicketRequest struct {
 
 func (x *ReopenTicketRequest) Reset() {
 	*x = ReopenTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[20]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1974,7 +2111,7 @@ func (x *ReopenTicketRequest) String() string {
 func (*ReopenTicketRequest) ProtoMessage() {}
 
 func (x *ReopenTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[20]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1987,7 +2124,7 @@ func (x *ReopenTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenTicketRequest.ProtoReflect.Descriptor instead.
 func (*ReopenTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{20}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReopenTicketRequest) GetId() string {
@@ -2014,7 +2151,7 @@ type CloseTicketRequest struct {
 
 func (x *CloseTicketRequest) Reset() {
 	*x = CloseTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[21]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2026,7 +2163,7 @@ func (x *CloseTicketRequest) String() string {
 func (*CloseTicketRequest) ProtoMessage() {}
 
 func (x *CloseTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[21]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2039,7 +2176,7 @@ func (x *CloseTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseTicketRequest.ProtoReflect.Descriptor instead.
 func (*CloseTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{21}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CloseTicketRequest) GetId() string {
@@ -2067,7 +2204,7 @@ type AnswerTicketRequest struct {
 
 func (x *AnswerTicketRequest) Reset() {
 	*x = AnswerTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[22]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2079,7 +2216,7 @@ func (x *AnswerTicketRequest) String() string {
 func (*AnswerTicketRequest) ProtoMessage() {}
 
 func (x *AnswerTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[22]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2092,7 +2229,7 @@ func (x *AnswerTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerTicketRequest.ProtoReflect.Descriptor instead.
 func (*AnswerTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{22}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AnswerTicketRequest) GetId() string {
@@ -2210,7 +2347,22 @@ const file_switchboard_v1_tickets_proto_rawDesc = "" +
 	"\b_overdue\"o\n" +
 	"\x13ListTicketsResponse\x120\n" +
 	"\atickets\x18\x01 \x03(\v2\x16.switchboard.v1.TicketR\atickets\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\")\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb4\x02\n" +
+	"\x15GetTicketStatsRequest\x12+\n" +
+	"\x05state\x18\x01 \x03(\x0e2\x15.switchboard.v1.StateR\x05state\x12#\n" +
+	"\rhandling_unit\x18\x02 \x01(\tR\fhandlingUnit\x12\x1a\n" +
+	"\bcategory\x18\x03 \x01(\tR\bcategory\x12\x1d\n" +
+	"\aoverdue\x18\x04 \x01(\bH\x00R\aoverdue\x88\x01\x01\x12?\n" +
+	"\rcreated_after\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\fcreatedAfter\x12A\n" +
+	"\x0ecreated_before\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\rcreatedBeforeB\n" +
+	"\n" +
+	"\b_overdue\"\xa4\x01\n" +
+	"\vTicketStats\x12C\n" +
+	"\bby_state\x18\x01 \x03(\v2(.switchboard.v1.TicketStats.ByStateEntryR\abyState\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x03R\x05total\x1a:\n" +
+	"\fByStateEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\")\n" +
 	"\x17ListTicketEventsRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"I\n" +
 	"\x18ListTicketEventsResponse\x12-\n" +
@@ -2315,11 +2467,12 @@ const file_switchboard_v1_tickets_proto_rawDesc = "" +
 	"\x18SATISFACTION_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSATISFIED\x10\x01\x12\x17\n" +
 	"\x13BASICALLY_SATISFIED\x10\x02\x12\x10\n" +
-	"\fDISSATISFIED\x10\x032\xca\x0e\n" +
+	"\fDISSATISFIED\x10\x032\xbb\x0f\n" +
 	"\rTicketService\x12h\n" +
 	"\fCreateTicket\x12#.switchboard.v1.CreateTicketRequest\x1a\x16.switchboard.v1.Ticket\"\x1b\x82\xd3\xe4\x93\x02\x15:\x06ticket\"\v/v1/tickets\x12_\n" +
 	"\tGetTicket\x12 .switchboard.v1.GetTicketRequest\x1a\x16.switchboard.v1.Ticket\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/tickets/{id}\x12k\n" +
-	"\vListTickets\x12\".switchboard.v1.ListTicketsRequest\x1a#.switchboard.v1.ListTicketsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/tickets\x12\x86\x01\n" +
+	"\vListTickets\x12\".switchboard.v1.ListTicketsRequest\x1a#.switchboard.v1.ListTicketsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/tickets\x12o\n" +
+	"\x0eGetTicketStats\x12%.switchboard.v1.GetTicketStatsRequest\x1a\x1b.switchboard.v1.TicketStats\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/stats/tickets\x12\x86\x01\n" +
 	"\x10ListTicketEvents\x12'.switchboard.v1.ListTicketEventsRequest\x1a(.switchboard.v1.ListTicketEventsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/tickets/{id}/events\x12u\n" +
 	"\x0eDispatchTicket\x12%.switchboard.v1.DispatchTicketRequest\x1a\x16.switchboard.v1.Ticket\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/tickets/{id}:dispatch\x12i\n" +
 	"\n" +
@@ -2348,7 +2501,7 @@ func file_switchboard_v1_tickets_proto_rawDescGZIP() []byte {
 }
 
 var file_switchboard_v1_tickets_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_switchboard_v1_tickets_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_switchboard_v1_tickets_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_switchboard_v1_tickets_proto_goTypes = []any{
 	(Channel)(0),                     // 0: switchboard.v1.Channel
 	(RequestType)(0),                 // 1: switchboard.v1.RequestType
@@ -2364,22 +2517,25 @@ var file_switchboard_v1_tickets_proto_goTypes = []any{
 	(*GetTicketRequest)(nil),         // 11: switchboard.v1.GetTicketRequest
 	(*ListTicketsRequest)(nil),       // 12: switchboard.v1.ListTicketsRequest
 	(*ListTicketsResponse)(nil),      // 13: switchboard.v1.ListTicketsResponse
-	(*ListTicketEventsRequest)(nil),  // 14: switchboard.v1.ListTicketEventsRequest
-	(*ListTicketEventsResponse)(nil), // 15: switchboard.v1.ListTicketEventsResponse
-	(*DispatchTicketRequest)(nil),    // 16: switchboard.v1.DispatchTicketRequest
-	(*SignTicketRequest)(nil),        // 17: switchboard.v1.SignTicketRequest
-	(*ReclassifyTicketRequest)(nil),  // 18: switchboard.v1.ReclassifyTicketRequest
-	(*ReturnTicketRequest)(nil),      // 19: switchboard.v1.ReturnTicketRequest
-	(*RequestExtensionRequest)(nil),  // 20: switchboard.v1.RequestExtensionRequest
-	(*DecideExtensionRequest)(nil),   // 21: switchboard.v1.DecideExtensionRequest
-	(*SuperviseTicketRequest)(nil),   // 22: switchboard.v1.SuperviseTicketRequest
-	(*ReplyTicketRequest)(nil),       // 23: switchboard.v1.ReplyTicketRequest
-	(*VisitTicketRequest)(nil),       // 24: switchboard.v1.VisitTicketRequest
-	(*ReopenTicketRequest)(nil),      // 25: switchboard.v1.ReopenTicketRequest
-	(*CloseTicketRequest)(nil),       // 26: switchboard.v1.CloseTicketRequest
-	(*AnswerTicketRequest)(nil),      // 27: switchboard.v1.AnswerTicketRequest
-	nil,                              // 28: switchboard.v1.Event.DetailsEntry
-	(*timestamppb.Timestamp)(nil),    // 29: google.protobuf.Timestamp
+	(*GetTicketStatsRequest)(nil),    // 14: switchboard.v1.GetTicketStatsRequest
+	(*TicketStats)(nil),              // 15: switchboard.v1.TicketStats
+	(*ListTicketEventsRequest)(nil),  // 16: switchboard.v1.ListTicketEventsRequest
+	(*ListTicketEventsResponse)(nil), // 17: switchboard.v1.ListTicketEventsResponse
+	(*DispatchTicketRequest)(nil),    // 18: switchboard.v1.DispatchTicketRequest
+	(*SignTicketRequest)(nil),        // 19: switchboard.v1.SignTicketRequest
+	(*ReclassifyTicketRequest)(nil),  // 20: switchboard.v1.ReclassifyTicketRequest
+	(*ReturnTicketRequest)(nil),      // 21: switchboard.v1.ReturnTicketRequest
+	(*RequestExtensionRequest)(nil),  // 22: switchboard.v1.RequestExtensionRequest
+	(*DecideExtensionRequest)(nil),   // 23: switchboard.v1.DecideExtensionRequest
+	(*SuperviseTicketRequest)(nil),   // 24: switchboard.v1.SuperviseTicketRequest
+	(*ReplyTicketRequest)(nil),       // 25: switchboard.v1.ReplyTicketRequest
+	(*VisitTicketRequest)(nil),       // 26: switchboard.v1.VisitTicketRequest
+	(*ReopenTicketRequest)(nil),      // 27: switchboard.v1.ReopenTicketRequest
+	(*CloseTicketRequest)(nil),       // 28: switchboard.v1.CloseTicketRequest
+	(*AnswerTicketRequest)(nil),      // 29: switchboard.v1.AnswerTicketRequest
+	nil,                              // 30: switchboard.v1.Event.DetailsEntry
+	nil,                              // 31: switchboard.v1.TicketStats.ByStateEntry
+	(*timestamppb.Timestamp)(nil),    // 32: google.protobuf.Timestamp
 }
 var file_switchboard_v1_tickets_proto_depIdxs = []int32{
 	0,  // 0: switchboard.v1.NewTicket.channel:type_name -> switchboard.v1.Channel
@@ -2393,65 +2549,71 @@ var file_switchboard_v1_tickets_proto_depIdxs = []int32{
 	6,  // 8: switchboard.v1.Ticket.location:type_name -> switchboard.v1.Location
 	1,  // 9: switchboard.v1.Ticket.request_type:type_name -> switchboard.v1.RequestType
 	2,  // 10: switchboard.v1.Ticket.urgency:type_name -> switchboard.v1.Urgency
-	29, // 11: switchboard.v1.Ticket.sign_by:type_name -> google.protobuf.Timestamp
-	29, // 12: switchboard.v1.Ticket.reply_by:type_name -> google.protobuf.Timestamp
+	32, // 11: switchboard.v1.Ticket.sign_by:type_name -> google.protobuf.Timestamp
+	32, // 12: switchboard.v1.Ticket.reply_by:type_name -> google.protobuf.Timestamp
 	4,  // 13: switchboard.v1.Ticket.satisfaction:type_name -> switchboard.v1.Satisfaction
-	29, // 14: switchboard.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
-	29, // 15: switchboard.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
-	29, // 16: switchboard.v1.Ticket.dispatch_time:type_name -> google.protobuf.Timestamp
-	29, // 17: switchboard.v1.Ticket.sign_time:type_name -> google.protobuf.Timestamp
-	29, // 18: switchboard.v1.Ticket.reply_time:type_name -> google.protobuf.Timestamp
-	29, // 19: switchboard.v1.Ticket.close_time:type_name -> google.protobuf.Timestamp
+	32, // 14: switchboard.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
+	32, // 15: switchboard.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
+	32, // 16: switchboard.v1.Ticket.dispatch_time:type_name -> google.protobuf.Timestamp
+	32, // 17: switchboard.v1.Ticket.sign_time:type_name -> google.protobuf.Timestamp
+	32, // 18: switchboard.v1.Ticket.reply_time:type_name -> google.protobuf.Timestamp
+	32, // 19: switchboard.v1.Ticket.close_time:type_name -> google.protobuf.Timestamp
 	3,  // 20: switchboard.v1.Event.from_state:type_name -> switchboard.v1.State
 	3,  // 21: switchboard.v1.Event.to_state:type_name -> switchboard.v1.State
-	28, // 22: switchboard.v1.Event.details:type_name -> switchboard.v1.Event.DetailsEntry
-	29, // 23: switchboard.v1.Event.time:type_name -> google.protobuf.Timestamp
+	30, // 22: switchboard.v1.Event.details:type_name -> switchboard.v1.Event.DetailsEntry
+	32, // 23: switchboard.v1.Event.time:type_name -> google.protobuf.Timestamp
 	7,  // 24: switchboard.v1.CreateTicketRequest.ticket:type_name -> switchboard.v1.NewTicket
 	3,  // 25: switchboard.v1.ListTicketsRequest.state:type_name -> switchboard.v1.State
-	29, // 26: switchboard.v1.ListTicketsRequest.created_after:type_name -> google.protobuf.Timestamp
-	29, // 27: switchboard.v1.ListTicketsRequest.created_before:type_name -> google.protobuf.Timestamp
+	32, // 26: switchboard.v1.ListTicketsRequest.created_after:type_name -> google.protobuf.Timestamp
+	32, // 27: switchboard.v1.ListTicketsRequest.created_before:type_name -> google.protobuf.Timestamp
 	8,  // 28: switchboard.v1.ListTicketsResponse.tickets:type_name -> switchboard.v1.Ticket
-	9,  // 29: switchboard.v1.ListTicketEventsResponse.events:type_name -> switchboard.v1.Event
-	2,  // 30: switchboard.v1.DispatchTicketRequest.urgency:type_name -> switchboard.v1.Urgency
-	29, // 31: switchboard.v1.SuperviseTicketRequest.reply_by:type_name -> google.protobuf.Timestamp
-	4,  // 32: switchboard.v1.VisitTicketRequest.satisfaction:type_name -> switchboard.v1.Satisfaction
-	10, // 33: switchboard.v1.TicketService.CreateTicket:input_type -> switchboard.v1.CreateTicketRequest
-	11, // 34: switchboard.v1.TicketService.GetTicket:input_type -> switchboard.v1.GetTicketRequest
-	12, // 35: switchboard.v1.TicketService.ListTickets:input_type -> switchboard.v1.ListTicketsRequest
-	14, // 36: switchboard.v1.TicketService.ListTicketEvents:input_type -> switchboard.v1.ListTicketEventsRequest
-	16, // 37: switchboard.v1.TicketService.DispatchTicket:input_type -> switchboard.v1.DispatchTicketRequest
-	17, // 38: switchboard.v1.TicketService.SignTicket:input_type -> switchboard.v1.SignTicketRequest
-	19, // 39: switchboard.v1.TicketService.ReturnTicket:input_type -> switchboard.v1.ReturnTicketRequest
-	20, // 40: switchboard.v1.TicketService.RequestExtension:input_type -> switchboard.v1.RequestExtensionRequest
-	21, // 41: switchboard.v1.TicketService.DecideExtension:input_type -> switchboard.v1.DecideExtensionRequest
-	22, // 42: switchboard.v1.TicketService.SuperviseTicket:input_type -> switchboard.v1.SuperviseTicketRequest
-	23, // 43: switchboard.v1.TicketService.ReplyTicket:input_type -> switchboard.v1.ReplyTicketRequest
-	24, // 44: switchboard.v1.TicketService.VisitTicket:input_type -> switchboard.v1.VisitTicketRequest
-	25, // 45: switchboard.v1.TicketService.ReopenTicket:input_type -> switchboard.v1.ReopenTicketRequest
-	26, // 46: switchboard.v1.TicketService.CloseTicket:input_type -> switchboard.v1.CloseTicketRequest
-	27, // 47: switchboard.v1.TicketService.AnswerTicket:input_type -> switchboard.v1.AnswerTicketRequest
-	18, // 48: switchboard.v1.TicketService.ReclassifyTicket:input_type -> switchboard.v1.ReclassifyTicketRequest
-	8,  // 49: switchboard.v1.TicketService.CreateTicket:output_type -> switchboard.v1.Ticket
-	8,  // 50: switchboard.v1.TicketService.GetTicket:output_type -> switchboard.v1.Ticket
-	13, // 51: switchboard.v1.TicketService.ListTickets:output_type -> switchboard.v1.ListTicketsResponse
-	15, // 52: switchboard.v1.TicketService.ListTicketEvents:output_type -> switchboard.v1.ListTicketEventsResponse
-	8,  // 53: switchboard.v1.TicketService.DispatchTicket:output_type -> switchboard.v1.Ticket
-	8,  // 54: switchboard.v1.TicketService.SignTicket:output_type -> switchboard.v1.Ticket
-	8,  // 55: switchboard.v1.TicketService.ReturnTicket:output_type -> switchboard.v1.Ticket
-	8,  // 56: switchboard.v1.TicketService.RequestExtension:output_type -> switchboard.v1.Ticket
-	8,  // 57: switchboard.v1.TicketService.DecideExtension:output_type -> switchboard.v1.Ticket
-	8,  // 58: switchboard.v1.TicketService.SuperviseTicket:output_type -> switchboard.v1.Ticket
-	8,  // 59: switchboard.v1.TicketService.ReplyTicket:output_type -> switchboard.v1.Ticket
-	8,  // 60: switchboard.v1.TicketService.VisitTicket:output_type -> switchboard.v1.Ticket
-	8,  // 61: switchboard.v1.TicketService.ReopenTicket:output_type -> switchboard.v1.Ticket
-	8,  // 62: switchboard.v1.TicketService.CloseTicket:output_type -> switchboard.v1.Ticket
-	8,  // 63: switchboard.v1.TicketService.AnswerTicket:output_type -> switchboard.v1.Ticket
-	8,  // 64: switchboard.v1.TicketService.ReclassifyTicket:output_type -> switchboard.v1.Ticket
-	49, // [49:65] is the sub-list for method output_type
-	33, // [33:49] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	3,  // 29: switchboard.v1.GetTicketStatsRequest.state:type_name -> switchboard.v1.State
+	32, // 30: switchboard.v1.GetTicketStatsRequest.created_after:type_name -> google.protobuf.Timestamp
+	32, // 31: switchboard.v1.GetTicketStatsRequest.created_before:type_name -> google.protobuf.Timestamp
+	31, // 32: switchboard.v1.TicketStats.by_state:type_name -> switchboard.v1.TicketStats.ByStateEntry
+	9,  // 33: switchboard.v1.ListTicketEventsResponse.events:type_name -> switchboard.v1.Event
+	2,  // 34: switchboard.v1.DispatchTicketRequest.urgency:type_name -> switchboard.v1.Urgency
+	32, // 35: switchboard.v1.SuperviseTicketRequest.reply_by:type_name -> google.protobuf.Timestamp
+	4,  // 36: switchboard.v1.VisitTicketRequest.satisfaction:type_name -> switchboard.v1.Satisfaction
+	10, // 37: switchboard.v1.TicketService.CreateTicket:input_type -> switchboard.v1.CreateTicketRequest
+	11, // 38: switchboard.v1.TicketService.GetTicket:input_type -> switchboard.v1.GetTicketRequest
+	12, // 39: switchboard.v1.TicketService.ListTickets:input_type -> switchboard.v1.ListTicketsRequest
+	14, // 40: switchboard.v1.TicketService.GetTicketStats:input_type -> switchboard.v1.GetTicketStatsRequest
+	16, // 41: switchboard.v1.TicketService.ListTicketEvents:input_type -> switchboard.v1.ListTicketEventsRequest
+	18, // 42: switchboard.v1.TicketService.DispatchTicket:input_type -> switchboard.v1.DispatchTicketRequest
+	19, // 43: switchboard.v1.TicketService.SignTicket:input_type -> switchboard.v1.SignTicketRequest
+	21, // 44: switchboard.v1.TicketService.ReturnTicket:input_type -> switchboard.v1.ReturnTicketRequest
+	22, // 45: switchboard.v1.TicketService.RequestExtension:input_type -> switchboard.v1.RequestExtensionRequest
+	23, // 46: switchboard.v1.TicketService.DecideExtension:input_type -> switchboard.v1.DecideExtensionRequest
+	24, // 47: switchboard.v1.TicketService.SuperviseTicket:input_type -> switchboard.v1.SuperviseTicketRequest
+	25, // 48: switchboard.v1.TicketService.ReplyTicket:input_type -> switchboard.v1.ReplyTicketRequest
+	26, // 49: switchboard.v1.TicketService.VisitTicket:input_type -> switchboard.v1.VisitTicketRequest
+	27, // 50: switchboard.v1.TicketService.ReopenTicket:input_type -> switchboard.v1.ReopenTicketRequest
+	28, // 51: switchboard.v1.TicketService.CloseTicket:input_type -> switchboard.v1.CloseTicketRequest
+	29, // 52: switchboard.v1.TicketService.AnswerTicket:input_type -> switchboard.v1.AnswerTicketRequest
+	20, // 53: switchboard.v1.TicketService.ReclassifyTicket:input_type -> switchboard.v1.ReclassifyTicketRequest
+	8,  // 54: switchboard.v1.TicketService.CreateTicket:output_type -> switchboard.v1.Ticket
+	8,  // 55: switchboard.v1.TicketService.GetTicket:output_type -> switchboard.v1.Ticket
+	13, // 56: switchboard.v1.TicketService.ListTickets:output_type -> switchboard.v1.ListTicketsResponse
+	15, // 57: switchboard.v1.TicketService.GetTicketStats:output_type -> switchboard.v1.TicketStats
+	17, // 58: switchboard.v1.TicketService.ListTicketEvents:output_type -> switchboard.v1.ListTicketEventsResponse
+	8,  // 59: switchboard.v1.TicketService.DispatchTicket:output_type -> switchboard.v1.Ticket
+	8,  // 60: switchboard.v1.TicketService.SignTicket:output_type -> switchboard.v1.Ticket
+	8,  // 61: switchboard.v1.TicketService.ReturnTicket:output_type -> switchboard.v1.Ticket
+	8,  // 62: switchboard.v1.TicketService.RequestExtension:output_type -> switchboard.v1.Ticket
+	8,  // 63: switchboard.v1.TicketService.DecideExtension:output_type -> switchboard.v1.Ticket
+	8,  // 64: switchboard.v1.TicketService.SuperviseTicket:output_type -> switchboard.v1.Ticket
+	8,  // 65: switchboard.v1.TicketService.ReplyTicket:output_type -> switchboard.v1.Ticket
+	8,  // 66: switchboard.v1.TicketService.VisitTicket:output_type -> switchboard.v1.Ticket
+	8,  // 67: switchboard.v1.TicketService.ReopenTicket:output_type -> switchboard.v1.Ticket
+	8,  // 68: switchboard.v1.TicketService.CloseTicket:output_type -> switchboard.v1.Ticket
+	8,  // 69: switchboard.v1.TicketService.AnswerTicket:output_type -> switchboard.v1.Ticket
+	8,  // 70: switchboard.v1.TicketService.ReclassifyTicket:output_type -> switchboard.v1.Ticket
+	54, // [54:71] is the sub-list for method output_type
+	37, // [37:54] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_tickets_proto_init() }
@@ -2461,13 +2623,14 @@ func file_switchboard_v1_tickets_proto_init() {
 	}
 	file_switchboard_v1_tickets_proto_msgTypes[3].OneofWrappers = []any{}
 	file_switchboard_v1_tickets_proto_msgTypes[7].OneofWrappers = []any{}
+	file_switchboard_v1_tickets_proto_msgTypes[9].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_tickets_proto_rawDesc), len(file_switchboard_v1_tickets_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   24,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const (
 	TicketService_CreateTicket_FullMethodName     = "/switchboard.v1.TicketService/CreateTicket"
 	TicketService_GetTicket_FullMethodName        = "/switchboard.v1.TicketService/GetTicket"
 	TicketService_ListTickets_FullMethodName      = "/switchboard.v1.TicketService/ListTickets"
+	TicketService_GetTicketStats_FullMethodName   = "/switchboard.v1.TicketService/GetTicketStats"
 	TicketService_ListTicketEvents_FullMethodName = "/switchboard.v1.TicketService/ListTicketEvents"
 	TicketService_DispatchTicket_FullMethodName   = "/switchboard.v1.TicketService/DispatchTicket"
 	TicketService_SignTicket_FullMethodName       = "/switchboard.v1.TicketService/SignTicket"
@@ -60,6 +61,10 @@ type TicketServiceClient interface {
 	// ListTickets lists tickets, newest first, with filters and keyset pagination.
 	ListTickets(ctx context.Context, in *ListTicketsRequest, opts ...grpc.CallOption) (*ListTicketsResponse, error)
 	// ListTicketEvents returns the append-only history of one ticket, oldest first.
+	// GetTicketStats counts the tickets the caller may read aggregates of (a
+	// leader: their unit and the units below it), by state. Filters as in
+	// ListTickets.
+	GetTicketStats(ctx context.Context, in *GetTicketStatsRequest, opts ...grpc.CallOption) (*TicketStats, error)
 	ListTicketEvents(ctx context.Context, in *ListTicketEventsRequest, opts ...grpc.CallOption) (*ListTicketEventsResponse, error)
 	// DispatchTicket (派单) sends a RECEIVED or RETURNED ticket to a handling unit and
 	// sets its sign-by and reply-by deadlines.
@@ -130,6 +135,16 @@ func (c *ticketServiceClient) ListTickets(ctx context.Context, in *ListTicketsRe
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListTicketsResponse)
 	err := c.cc.Invoke(ctx, TicketService_ListTickets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ticketServiceClient) GetTicketStats(ctx context.Context, in *GetTicketStatsRequest, opts ...grpc.CallOption) (*TicketStats, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TicketStats)
+	err := c.cc.Invoke(ctx, TicketService_GetTicketStats_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -286,6 +301,10 @@ type TicketServiceServer interface {
 	// ListTickets lists tickets, newest first, with filters and keyset pagination.
 	ListTickets(context.Context, *ListTicketsRequest) (*ListTicketsResponse, error)
 	// ListTicketEvents returns the append-only history of one ticket, oldest first.
+	// GetTicketStats counts the tickets the caller may read aggregates of (a
+	// leader: their unit and the units below it), by state. Filters as in
+	// ListTickets.
+	GetTicketStats(context.Context, *GetTicketStatsRequest) (*TicketStats, error)
 	ListTicketEvents(context.Context, *ListTicketEventsRequest) (*ListTicketEventsResponse, error)
 	// DispatchTicket (派单) sends a RECEIVED or RETURNED ticket to a handling unit and
 	// sets its sign-by and reply-by deadlines.
@@ -340,6 +359,9 @@ func (UnimplementedTicketServiceServer) GetTicket(context.Context, *GetTicketReq
 }
 func (UnimplementedTicketServiceServer) ListTickets(context.Context, *ListTicketsRequest) (*ListTicketsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTickets not implemented")
+}
+func (UnimplementedTicketServiceServer) GetTicketStats(context.Context, *GetTicketStatsRequest) (*TicketStats, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTicketStats not implemented")
 }
 func (UnimplementedTicketServiceServer) ListTicketEvents(context.Context, *ListTicketEventsRequest) (*ListTicketEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTicketEvents not implemented")
@@ -451,6 +473,24 @@ func _TicketService_ListTickets_Handler(srv interface{}, ctx context.Context, de
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(TicketServiceServer).ListTickets(ctx, req.(*ListTicketsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TicketService_GetTicketStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTicketStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TicketServiceServer).GetTicketStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TicketService_GetTicketStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TicketServiceServer).GetTicketStats(ctx, req.(*GetTicketStatsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -707,6 +747,10 @@ var TicketService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTickets",
 			Handler:    _TicketService_ListTickets_Handler,
+		},
+		{
+			MethodName: "GetTicketStats",
+			Handler:    _TicketService_GetTicketStats_Handler,
 		},
 		{
 			MethodName: "ListTicketEvents",

@@ -1,0 +1,156 @@
+// Package guard is the one enforcement path of the API: a gRPC unary
+// interceptor that authenticates the caller, checks the access policy for the
+// method and the object it names, and protects personal data in the answer.
+// The gRPC server runs it, and the REST gateway reaches the services through
+// an in-process connection that runs the same interceptor (grpc-gateway's
+// direct handler registration would skip it), so no route can bypass it.
+//
+// Every method has a rule; a method without one is refused (deny by
+// default), and a test checks that every registered method has a rule. A
+// ticket the caller may not view answers NotFound, exactly as a missing one,
+// so its existence does not leak; a ticket the caller may view but not act on
+// answers PermissionDenied.
+package guard
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/switchboard12345/switchboard/gateway/auth"
+	"github.com/switchboard12345/switchboard/gateway/authz"
+	"github.com/switchboard12345/switchboard/internal/errs"
+	"github.com/switchboard12345/switchboard/store"
+)
+
+// Authenticator turns the Authorization header into a principal.
+type Authenticator interface {
+	Authenticate(ctx context.Context, authorization string) (store.Principal, error)
+}
+
+// Guard is the interceptor's configuration.
+type Guard struct {
+	Authn   Authenticator
+	Authz   *authz.Authorizer
+	Tickets store.Store
+	Audit   store.Auth
+	Now     func() time.Time
+	Log     *slog.Logger
+	// Status maps an error to the gRPC status the API answers (the service
+	// package's Status), so errors read the same from the guard and the
+	// services.
+	Status func(ctx context.Context, log *slog.Logger, err error) error
+}
+
+// MDAuthorization is the metadata key of the bearer token (the HTTP
+// Authorization header).
+const MDAuthorization = "authorization"
+
+type filterKey struct{}
+
+// Filter returns the list filter the guard compiled for the call: the
+// tickets the caller may see (or, for aggregates, count). ok is false when
+// the call did not pass the guard; a service must then refuse to list.
+func Filter(ctx context.Context) (*store.Access, bool) {
+	a, ok := ctx.Value(filterKey{}).(*store.Access)
+	return a, ok
+}
+
+// WithFilter is for tests of a service alone.
+func WithFilter(ctx context.Context, a *store.Access) context.Context {
+	return context.WithValue(ctx, filterKey{}, a)
+}
+
+// Unary is the interceptor.
+func (g *Guard) Unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	r, ok := rules[info.FullMethod]
+	if !ok {
+		if isOpenService(info.FullMethod) {
+			return handler(ctx, req)
+		}
+		g.Log.ErrorContext(ctx, "no access rule for method; refused", "method", info.FullMethod)
+		return nil, g.fail(ctx, errs.E(errs.Permission, "no access rule for %s", info.FullMethod))
+	}
+	p, err := g.Authn.Authenticate(ctx, firstMD(ctx, MDAuthorization))
+	if err != nil {
+		return nil, g.fail(ctx, err)
+	}
+	ctx = auth.WithPrincipal(ctx, p)
+	if err := g.check(ctx, p, r, req); err != nil {
+		return nil, g.fail(ctx, err)
+	}
+	if r.on == onList {
+		ctx = WithFilter(ctx, g.Authz.Filter(p.ID, r.action))
+	}
+	resp, err := handler(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.protect(ctx, p, resp); err != nil {
+		return nil, g.fail(ctx, err)
+	}
+	return resp, nil
+}
+
+func (g *Guard) fail(ctx context.Context, err error) error { return g.Status(ctx, g.Log, err) }
+
+// check applies rule r to the call.
+func (g *Guard) check(ctx context.Context, p store.Principal, r rule, req any) error {
+	switch r.on {
+	case onAnyone, onList:
+		return nil
+	case onSystem:
+		if !g.Authz.Allowed(p.ID, r.action, authz.SystemObject()) {
+			return denied(r.action, "the province")
+		}
+		return nil
+	case onUnit:
+		u := r.unit(req)
+		if !g.Authz.Allowed(p.ID, r.action, authz.UnitObject(u)) {
+			return denied(r.action, "unit "+u)
+		}
+		return nil
+	case onTicket:
+		ref := r.ticket(req)
+		if ref == "" {
+			return errs.Invalidf("id", "required")
+		}
+		t, err := g.Tickets.GetTicket(ctx, ref)
+		if err != nil {
+			return err // NotFound for a missing ticket
+		}
+		o := authz.TicketObject(t.HandlingUnit, t.CoHandlingUnits, t.Category)
+		if !g.Authz.Allowed(p.ID, authz.View, o) {
+			// Exactly what a missing ticket answers.
+			return store.ErrNotFound
+		}
+		if r.action != authz.View && !g.Authz.Allowed(p.ID, r.action, o) {
+			return denied(r.action, "ticket "+ref)
+		}
+		return nil
+	}
+	return errs.E(errs.Permission, "refused")
+}
+
+func denied(action, on string) error {
+	return errs.E(errs.Permission, "your roles do not allow %s on %s", action, on)
+}
+
+func firstMD(ctx context.Context, key string) string {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(key); len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
+}
+
+// isOpenService reports whether a method belongs to the services anyone may
+// call without a token: health checks and reflection (they carry no data).
+func isOpenService(method string) bool {
+	return strings.HasPrefix(method, "/grpc.health.v1.Health/") || strings.HasPrefix(method, "/grpc.reflection.")
+}

@@ -38,8 +38,8 @@ var demoPrincipals = []struct {
 	p    store.Principal
 }{
 	{"operator", store.Principal{ID: "demo-operator", Name: "演示话务员", Unit: "gd-12345"}},
-	{"street", store.Principal{ID: "demo-street", Name: "北京街道办事处演示账号", Unit: "gz-yuexiu-beijing"}},
-	{"district", store.Principal{ID: "demo-district", Name: "越秀区演示账号", Unit: "gz-yuexiu"}},
+	{"street", store.Principal{ID: "demo-street", Name: "祖庙街道办事处演示账号", Unit: "fs-chancheng-zumiao"}},
+	{"district", store.Principal{ID: "demo-district", Name: "禅城区演示账号", Unit: "fs-chancheng"}},
 	{"department", store.Principal{ID: "demo-department", Name: "省市场监管局演示账号", Unit: "gd-samr"}},
 	{"expert", store.Principal{ID: "demo-expert", Name: "12333专家坐席演示账号", Unit: "gd-12333-experts"}},
 	{"leader", store.Principal{ID: "demo-leader", Name: "广州市领导演示账号", Unit: "gz"}},

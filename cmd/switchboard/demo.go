@@ -28,9 +28,10 @@ type demoTicket struct {
 	RequestType string `yaml:"requestType"`
 	Urgency     string `yaml:"urgency"`
 	Actions     []struct {
-		Do   string `yaml:"do"`
-		Unit string `yaml:"unit"`
-		Text string `yaml:"text"`
+		Do   string   `yaml:"do"`
+		Unit string   `yaml:"unit"`
+		Co   []string `yaml:"co"`
+		Text string   `yaml:"text"`
 	} `yaml:"actions"`
 }
 
@@ -65,26 +66,31 @@ func seedDemo(ctx context.Context, svc pb.TicketServiceServer) (int, error) {
 		if t.GetVersion() > 1 && !autoDispatchedOnly(octx, svc, t) {
 			continue // filed by an earlier demo run and already acted on
 		}
-		for _, a := range d.Actions {
-			if t.GetState() == pb.State_DISPATCHED && (a.Do == "dispatch" || a.Do == "answer") {
+		state := t.GetState()
+		for k, a := range d.Actions {
+			if k == 0 && state == pb.State_DISPATCHED && (a.Do == "dispatch" || a.Do == "answer") {
 				continue // dispatched at intake (dispatch.autoDispatch)
 			}
+			var next *pb.Ticket
 			var err error
 			switch a.Do {
 			case "dispatch":
-				_, err = svc.DispatchTicket(octx, &pb.DispatchTicketRequest{Id: t.GetId(), HandlingUnit: a.Unit})
+				next, err = svc.DispatchTicket(octx, &pb.DispatchTicketRequest{Id: t.GetId(), HandlingUnit: a.Unit, CoHandlingUnits: a.Co})
+			case "return":
+				next, err = svc.ReturnTicket(octx, &pb.ReturnTicketRequest{Id: t.GetId(), Reason: a.Text})
 			case "sign":
-				_, err = svc.SignTicket(octx, &pb.SignTicketRequest{Id: t.GetId()})
+				next, err = svc.SignTicket(octx, &pb.SignTicketRequest{Id: t.GetId()})
 			case "reply":
-				_, err = svc.ReplyTicket(octx, &pb.ReplyTicketRequest{Id: t.GetId(), Reply: a.Text})
+				next, err = svc.ReplyTicket(octx, &pb.ReplyTicketRequest{Id: t.GetId(), Reply: a.Text})
 			case "answer":
-				_, err = svc.AnswerTicket(octx, &pb.AnswerTicketRequest{Id: t.GetId(), Answer: a.Text})
+				next, err = svc.AnswerTicket(octx, &pb.AnswerTicketRequest{Id: t.GetId(), Answer: a.Text})
 			default:
 				err = fmt.Errorf("unknown demo action %q", a.Do)
 			}
 			if err != nil {
 				return i, fmt.Errorf("demo ticket %d (%s), %s: %w", i+1, d.Title, a.Do, err)
 			}
+			state = next.GetState()
 		}
 	}
 	return len(file.Tickets), nil

@@ -189,8 +189,9 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		return nil, err
 	}
 	// One guard checks every call, gRPC and REST alike.
-	gd := &guard.Guard{Authn: authn, Authz: az, Tickets: st, Audit: st, Now: time.Now, Log: log, Status: service.Status}
 	metrics := prometheus.NewRegistry()
+	gd := &guard.Guard{Authn: authn, Authz: az, Tickets: st, Audit: st, Now: time.Now, Log: log, Status: service.Status,
+		Metrics: guard.NewMetrics(metrics)}
 	legacy := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "switchboard_legacy_requests_total",
 		Help: "Requests arriving on each legacy hotline number.",

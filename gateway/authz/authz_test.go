@@ -86,7 +86,7 @@ func demoAuthorizer(t testing.TB) (*Authorizer, *memPolicy) {
 
 func TestExamplePolicyDecisions(t *testing.T) {
 	a, _ := demoAuthorizer(t)
-	street := TicketObject("gz-yuexiu-beijing", nil, "040203")
+	street := TicketObject("fs-chancheng-zumiao", nil, "0503")
 	samrTicket := TicketObject("gz-samr", nil, "110408")
 	expertTicket := TicketObject("gd-hrss", []string{"gd-12333-experts"}, "150203")
 	cases := []struct {
@@ -134,7 +134,7 @@ func TestFilterOfExamplePrincipals(t *testing.T) {
 		t.Errorf("operator filter = %+v, want all", f)
 	}
 	f := a.Filter("demo-district", View)
-	if f.All || !slices.Contains(f.Units, "gz-yuexiu") || !slices.Contains(f.Units, "gz-yuexiu-beijing") || slices.Contains(f.Units, "gz-tianhe") {
+	if f.All || !slices.Contains(f.Units, "fs-chancheng") || !slices.Contains(f.Units, "fs-chancheng-zumiao") || slices.Contains(f.Units, "gz-tianhe") {
 		t.Errorf("district filter = %+v", f)
 	}
 	f = a.Filter("demo-department", View)
@@ -214,7 +214,7 @@ func TestCSVRoundTrip(t *testing.T) {
 
 func BenchmarkAllowedExample(b *testing.B) {
 	a, _ := demoAuthorizer(b)
-	o := TicketObject("gz-yuexiu-beijing", nil, "040203")
+	o := TicketObject("fs-chancheng-zumiao", nil, "0503")
 	for b.Loop() {
 		a.Allowed("demo-district", ViewPII, o)
 	}

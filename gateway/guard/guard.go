@@ -14,10 +14,13 @@ package guard
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
@@ -44,6 +47,37 @@ type Guard struct {
 	// package's Status), so errors read the same from the guard and the
 	// services.
 	Status func(ctx context.Context, log *slog.Logger, err error) error
+	// Metrics, if set, counts refusals and personal-data reads (NewMetrics).
+	Metrics *Metrics
+}
+
+// Metrics are the guard's Prometheus counters.
+type Metrics struct {
+	refused  *prometheus.CounterVec
+	piiReads prometheus.Counter
+}
+
+// NewMetrics registers the guard's counters on reg:
+// switchboard_auth_refused_total{reason} (unauthenticated, denied, hidden —
+// a ticket answered NotFound because the caller may not see it) and
+// switchboard_pii_reads_total (tickets read with personal data unmasked).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_auth_refused_total", Help: "Calls refused by the access guard, by reason.",
+		}, []string{"reason"}),
+		piiReads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_pii_reads_total", Help: "Tickets returned with personal data unmasked (each audited).",
+		}),
+	}
+	reg.MustRegister(m.refused, m.piiReads)
+	return m
+}
+
+func (g *Guard) count(reason string) {
+	if g.Metrics != nil {
+		g.Metrics.refused.WithLabelValues(reason).Inc()
+	}
 }
 
 // MDAuthorization is the metadata key of the bearer token (the HTTP
@@ -77,10 +111,19 @@ func (g *Guard) Unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, 
 	}
 	p, err := g.Authn.Authenticate(ctx, firstMD(ctx, MDAuthorization))
 	if err != nil {
+		if errs.Is(err, errs.Unauthenticated) {
+			g.count("unauthenticated")
+		}
 		return nil, g.fail(ctx, err)
 	}
 	ctx = auth.WithPrincipal(ctx, p)
 	if err := g.check(ctx, p, r, req); err != nil {
+		switch {
+		case errs.Is(err, errs.Permission):
+			g.count("denied")
+		case errors.Is(err, errHidden):
+			g.count("hidden")
+		}
 		return nil, g.fail(ctx, err)
 	}
 	if r.on == onList {
@@ -125,8 +168,7 @@ func (g *Guard) check(ctx context.Context, p store.Principal, r rule, req any) e
 		}
 		o := authz.TicketObject(t.HandlingUnit, t.CoHandlingUnits, t.Category)
 		if !g.Authz.Allowed(p.ID, authz.View, o) {
-			// Exactly what a missing ticket answers.
-			return store.ErrNotFound
+			return errHidden // exactly what a missing ticket answers
 		}
 		if r.action != authz.View && !g.Authz.Allowed(p.ID, r.action, o) {
 			return denied(r.action, "ticket "+ref)
@@ -135,6 +177,10 @@ func (g *Guard) check(ctx context.Context, p store.Principal, r rule, req any) e
 	}
 	return errs.E(errs.Permission, "refused")
 }
+
+// errHidden answers for a ticket the caller may not see: store.ErrNotFound,
+// so that it reads exactly as a missing ticket.
+var errHidden = fmt.Errorf("%w", store.ErrNotFound)
 
 func denied(action, on string) error {
 	return errs.E(errs.Permission, "your roles do not allow %s on %s", action, on)

@@ -94,6 +94,9 @@ func (g *Guard) protect(ctx context.Context, p store.Principal, resp any) error 
 		g.Log.ErrorContext(ctx, "writing the audit log failed; personal data withheld", "err", err)
 		return errs.E(errs.Transient, "the audit log is unavailable; try again")
 	}
+	if g.Metrics != nil {
+		g.Metrics.piiReads.Add(float64(len(audit)))
+	}
 	return nil
 }
 

@@ -92,7 +92,7 @@ func newWired(t *testing.T) *wired {
 	ta.Change(t, store.PolicyChange{Add: rules})
 	w := &wired{tokens: map[string]string{"tester": ta.Token, "nobody": "sbt_not-a-token", "anonymous": ""}}
 	for _, p := range []struct{ role, id, unit string }{
-		{"operator", "demo-operator", "gd-12345"}, {"street", "demo-street", "gz-yuexiu-beijing"}, {"district", "demo-district", "gz-yuexiu"},
+		{"operator", "demo-operator", "gd-12345"}, {"street", "demo-street", "fs-chancheng-zumiao"}, {"district", "demo-district", "fs-chancheng"},
 		{"department", "demo-department", "gd-samr"}, {"expert", "demo-expert", "gd-12333-experts"}, {"leader", "demo-leader", "gz"}, {"admin", "demo-admin", "gd"},
 	} {
 		w.tokens[p.role] = ta.Principal(t, p.id, p.unit)
@@ -264,7 +264,7 @@ func TestRESTAndGRPCEnforceIdentically(t *testing.T) {
 	// for a city's market regulator, one co-handled by an expert group.
 	var ids [3]string
 	for i, nt := range []*pb.NewTicket{
-		{Channel: pb.Channel_PHONE, Caller: &pb.Caller{Name: "张三", Phone: "13800138000"}, Title: "夜宵摊噪音扰民", Content: "越秀区北京路夜宵摊凌晨仍用功放唱歌。", RequestType: pb.RequestType_COMPLAINT, Category: "040203", DialedNumber: "12345"},
+		{Channel: pb.Channel_PHONE, Caller: &pb.Caller{Name: "张三", Phone: "13800138000"}, Title: "医院围墙开裂", Content: "祖庙街道某医院旁围墙开裂并向外倾斜，危及行人。", RequestType: pb.RequestType_COMPLAINT, Category: "040203", DialedNumber: "12345"},
 		{Channel: pb.Channel_WEB, Caller: &pb.Caller{Name: "李女士", Phone: "13912345678", IdNumber: "11010519491231002X"}, Title: "预付卡退款", Content: "西饼店倒闭，预付卡余额无法退款。", RequestType: pb.RequestType_COMPLAINT, Category: "110408", Location: &pb.Location{RegionCode: "440106"}, DialedNumber: "12345"},
 		{Channel: pb.Channel_APP, Caller: &pb.Caller{Name: "王先生", Phone: "13700002222"}, Title: "生育保险报销", Content: "配偶未参保，生育医疗费用能否报销？", RequestType: pb.RequestType_CONSULTATION, Category: "150203", DialedNumber: "12345"},
 	} {
@@ -277,7 +277,7 @@ func TestRESTAndGRPCEnforceIdentically(t *testing.T) {
 		ids[i] = a.body.(map[string]any)["id"].(string)
 	}
 	dispatches := []*pb.DispatchTicketRequest{
-		{Id: ids[0], HandlingUnit: "gz-yuexiu-beijing"},
+		{Id: ids[0], HandlingUnit: "fs-chancheng-zumiao"},
 		{Id: ids[1], HandlingUnit: "gz-samr"},
 		{Id: ids[2], HandlingUnit: "gd-hrss", CoHandlingUnits: []string{"gd-12333-experts"}},
 	}
@@ -298,7 +298,7 @@ func TestRESTAndGRPCEnforceIdentically(t *testing.T) {
 		pb.TicketService_ListTickets_FullMethodName:      {&pb.ListTicketsRequest{PageSize: 10}},
 		pb.TicketService_GetTicketStats_FullMethodName:   {&pb.GetTicketStatsRequest{}},
 		pb.TicketService_ListTicketEvents_FullMethodName: {&pb.ListTicketEventsRequest{Id: samr}},
-		pb.TicketService_DispatchTicket_FullMethodName:   {&pb.DispatchTicketRequest{Id: street, HandlingUnit: "gz-yuexiu-beijing"}},
+		pb.TicketService_DispatchTicket_FullMethodName:   {&pb.DispatchTicketRequest{Id: street, HandlingUnit: "fs-chancheng-zumiao"}},
 		pb.TicketService_AnswerTicket_FullMethodName:     {&pb.AnswerTicketRequest{Id: samr, Answer: "已答复"}},
 		pb.TicketService_ReclassifyTicket_FullMethodName: {&pb.ReclassifyTicketRequest{Id: samr, Category: "110409"}},
 		pb.TicketService_SignTicket_FullMethodName:       {&pb.SignTicketRequest{Id: street}, &pb.SignTicketRequest{Id: expert}},
@@ -321,24 +321,24 @@ func TestRESTAndGRPCEnforceIdentically(t *testing.T) {
 		pb.RegistryService_ImportRegistry_FullMethodName:     {&pb.ImportRegistryRequest{}},
 		pb.RegistryService_ExportRegistry_FullMethodName:     {&pb.ExportRegistryRequest{}},
 
-		pb.DispatchService_ListInbox_FullMethodName:         {&pb.ListInboxRequest{Unit: "gz-yuexiu-beijing"}, &pb.ListInboxRequest{Unit: "gz-tianhe-tiyuxi"}},
-		pb.DispatchService_ClaimInbox_FullMethodName:        {&pb.ClaimInboxRequest{Unit: "gz-yuexiu-beijing", Limit: 1}},
-		pb.DispatchService_AckInbox_FullMethodName:          {&pb.AckInboxRequest{Unit: "gz-yuexiu-beijing", Key: "none"}},
+		pb.DispatchService_ListInbox_FullMethodName:         {&pb.ListInboxRequest{Unit: "fs-chancheng-zumiao"}, &pb.ListInboxRequest{Unit: "gz-tianhe-tiyuxi"}},
+		pb.DispatchService_ClaimInbox_FullMethodName:        {&pb.ClaimInboxRequest{Unit: "fs-chancheng-zumiao", Limit: 1}},
+		pb.DispatchService_AckInbox_FullMethodName:          {&pb.AckInboxRequest{Unit: "fs-chancheng-zumiao", Key: "none"}},
 		pb.DispatchService_GetDispatchStatus_FullMethodName: {&pb.GetDispatchStatusRequest{}},
 		pb.DispatchService_ListDeadLetters_FullMethodName:   {&pb.ListDeadLettersRequest{}},
 		pb.DispatchService_Redrive_FullMethodName:           {&pb.RedriveRequest{Backend: "gz-samr-rest"}},
 
 		pb.AuthService_WhoAmI_FullMethodName:          {&pb.WhoAmIRequest{}},
-		pb.AuthService_CreatePrincipal_FullMethodName: {&pb.CreatePrincipalRequest{Principal: &pb.Principal{Id: "u-lina", Name: "李娜", Unit: "gz-yuexiu"}}},
+		pb.AuthService_CreatePrincipal_FullMethodName: {&pb.CreatePrincipalRequest{Principal: &pb.Principal{Id: "u-lina", Name: "李娜", Unit: "fs-chancheng"}}},
 		pb.AuthService_ListPrincipals_FullMethodName:  {&pb.ListPrincipalsRequest{}},
-		pb.AuthService_GrantRole_FullMethodName:       {&pb.GrantRoleRequest{Principal: "u-lina", Role: "unit_staff", Unit: "gz-yuexiu"}},
-		pb.AuthService_RevokeRole_FullMethodName:      {&pb.RevokeRoleRequest{Principal: "u-lina", Role: "unit_staff", Unit: "gz-yuexiu"}},
+		pb.AuthService_GrantRole_FullMethodName:       {&pb.GrantRoleRequest{Principal: "u-lina", Role: "unit_staff", Unit: "fs-chancheng"}},
+		pb.AuthService_RevokeRole_FullMethodName:      {&pb.RevokeRoleRequest{Principal: "u-lina", Role: "unit_staff", Unit: "fs-chancheng"}},
 		pb.AuthService_GetPolicy_FullMethodName:       {&pb.GetPolicyRequest{}},
 		pb.AuthService_ChangePolicy_FullMethodName:    {&pb.ChangePolicyRequest{Add: []*pb.Rule{{Ptype: "g2", Values: []string{"gd-hrss", "1501"}}}}},
 		pb.AuthService_ImportPolicy_FullMethodName:    {&pb.ImportPolicyRequest{Csv: "g2, gd-samr, 1106\n"}},
 		pb.AuthService_ExportPolicy_FullMethodName:    {&pb.ExportPolicyRequest{}},
 		pb.AuthService_WhoCanSee_FullMethodName:       {&pb.WhoCanSeeRequest{Ticket: samr}},
-		pb.AuthService_ExplainAccess_FullMethodName:   {&pb.ExplainAccessRequest{Principal: "demo-district", Unit: "gz-yuexiu-beijing"}},
+		pb.AuthService_ExplainAccess_FullMethodName:   {&pb.ExplainAccessRequest{Principal: "demo-district", Unit: "fs-chancheng-zumiao"}},
 		pb.AuthService_CreateToken_FullMethodName:     {&pb.CreateTokenRequest{Principal: "demo-leader", Description: "wiring", Ttl: durationpb.New(time.Hour)}},
 		pb.AuthService_ListTokens_FullMethodName:      {&pb.ListTokensRequest{Principal: "demo-leader"}},
 		pb.AuthService_RevokeToken_FullMethodName:     {&pb.RevokeTokenRequest{Id: "no-such-token"}},
@@ -423,3 +423,81 @@ func scrub(v any) any {
 }
 
 func httpStatus(c codes.Code) int { return runtime.HTTPStatusFromCode(c) }
+
+// TestPersonalDataMaskedAndAudited: the street office handling a ticket sees
+// the caller's phone and ID number, and the read is audited; the district
+// above it, the department granted the category and the leader's aggregate
+// see no personal data; a list masks per ticket.
+func TestPersonalDataMaskedAndAudited(t *testing.T) {
+	w := newWired(t)
+	create := &pb.CreateTicketRequest{Ticket: &pb.NewTicket{Channel: pb.Channel_PHONE, Caller: &pb.Caller{Name: "张三", Phone: "13800138000", IdNumber: "11010519491231002X"},
+		Title: "医院围墙开裂", Content: "祖庙街道某医院旁围墙开裂并向外倾斜。", RequestType: pb.RequestType_HELP, DialedNumber: "12345"}}
+	tk := w.grpcCall(t, pb.TicketService_CreateTicket_FullMethodName, create, w.tokens["operator"])
+	if tk.code != 200 {
+		t.Fatalf("create: %+v", tk)
+	}
+	id := tk.body.(map[string]any)["id"].(string)
+	if d := w.grpcCall(t, pb.TicketService_DispatchTicket_FullMethodName, &pb.DispatchTicketRequest{Id: id, HandlingUnit: "fs-chancheng-zumiao"}, w.tokens["operator"]); d.code != 200 {
+		t.Fatalf("dispatch: %+v", d)
+	}
+	caller := func(o outcome) map[string]any {
+		t.Helper()
+		if o.code != 200 {
+			t.Fatalf("%+v", o)
+		}
+		return o.body.(map[string]any)["caller"].(map[string]any)
+	}
+	for _, c := range []struct {
+		who, phone, idNumber string
+	}{
+		{"street", "13800138000", "11010519491231002X"},
+		{"operator", "13800138000", "11010519491231002X"},
+		{"district", "138****8000", "110105********002X"},
+	} {
+		for _, o := range []outcome{
+			w.grpcCall(t, pb.TicketService_GetTicket_FullMethodName, &pb.GetTicketRequest{Id: id}, w.tokens[c.who]),
+			w.restCall(t, pb.TicketService_GetTicket_FullMethodName, &pb.GetTicketRequest{Id: id}, w.tokens[c.who]),
+		} {
+			got := caller(o)
+			if got["phone"] != c.phone || got["idNumber"] != c.idNumber || got["name"] != "张三" {
+				t.Errorf("%s sees caller %v, want phone %s id %s", c.who, got, c.phone, c.idNumber)
+			}
+		}
+		list := w.restCall(t, pb.TicketService_ListTickets_FullMethodName, &pb.ListTicketsRequest{}, w.tokens[c.who])
+		ts := list.body.(map[string]any)["tickets"].([]any)
+		if len(ts) != 1 || ts[0].(map[string]any)["caller"].(map[string]any)["phone"] != c.phone {
+			t.Errorf("%s lists %v", c.who, ts)
+		}
+	}
+	// A ticket one may not see reads exactly as one that does not exist.
+	for _, call := range []func(string, proto.Message, string) outcome{
+		func(m string, r proto.Message, tok string) outcome { return w.grpcCall(t, m, r, tok) },
+		func(m string, r proto.Message, tok string) outcome { return w.restCall(t, m, r, tok) },
+	} {
+		hidden := call(pb.TicketService_GetTicket_FullMethodName, &pb.GetTicketRequest{Id: id}, w.tokens["department"])
+		missing := call(pb.TicketService_GetTicket_FullMethodName, &pb.GetTicketRequest{Id: "01NOSUCHTICKET"}, w.tokens["department"])
+		if hidden.code != 404 || !reflect.DeepEqual(hidden, missing) {
+			t.Errorf("hidden ticket %+v, missing ticket %+v", hidden, missing)
+		}
+		act := call(pb.TicketService_SignTicket_FullMethodName, &pb.SignTicketRequest{Id: id}, w.tokens["department"])
+		if act.code != 404 {
+			t.Errorf("acting on a hidden ticket: %+v", act)
+		}
+	}
+	audit := w.grpcCall(t, pb.AuthService_ListAudit_FullMethodName, &pb.ListAuditRequest{Action: "pii.read", PageSize: 100}, w.tokens["admin"])
+	readers := map[string]int{}
+	for _, e := range audit.body.(map[string]any)["entries"].([]any) {
+		m := e.(map[string]any)
+		if m["ticket"] == id {
+			readers[m["actor"].(string)]++
+			if f := m["fields"].([]any); len(f) != 2 || f[0] != "caller.phone" || f[1] != "caller.idNumber" {
+				t.Errorf("audit fields %v", f)
+			}
+		}
+	}
+	// The street: two gets and a list; the operator also read the ticket in
+	// the answers to its create and dispatch; the district nothing unmasked.
+	if readers["demo-street"] != 3 || readers["demo-operator"] != 5 || readers["demo-district"] != 0 {
+		t.Errorf("unmasked reads audited: %v", readers)
+	}
+}

@@ -20,7 +20,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard12345/switchboard/gateway/authz"
 	"github.com/switchboard12345/switchboard/gateway/config"
+	"github.com/switchboard12345/switchboard/store"
 	"github.com/switchboard12345/switchboard/store/sqlstore"
 )
 
@@ -28,9 +30,14 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "dispatch" {
 		return benchDispatchCmd(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "access" {
+		return benchAccessCmd(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "intake" {
 		fmt.Fprintln(stderr, "Usage: switchboard bench intake [--duration D] [--clients 16,64]")
-		return usageError{"bench: the only benchmark is intake"}
+		fmt.Fprintln(stderr, "       switchboard bench dispatch [--scenario all]")
+		fmt.Fprintln(stderr, "       switchboard bench access [--units 2000] [--users 20000] [--tickets 10000000] [--data DIR --keep]")
+		return usageError{"bench: the benchmarks are intake, dispatch and access"}
 	}
 	fs := flag.NewFlagSet("bench intake", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -89,6 +96,10 @@ func benchIntake(ctx context.Context, w io.Writer, d time.Duration, clients []in
 		return err
 	}
 	defer a.store.Close()
+	token, err := benchOperator(ctx, a)
+	if err != nil {
+		return err
+	}
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)
@@ -106,10 +117,12 @@ func benchIntake(ctx context.Context, w io.Writer, d time.Duration, clients []in
 
 	fmt.Fprintf(w, "intake benchmark: POST /v1/tickets on loopback, SQLite WAL synchronous=FULL with group commit (max batch %d), %d CPUs, %s per measurement\n",
 		cfg.Store.MaxBatch, runtime.NumCPU(), d)
+	fmt.Fprintf(w, "Switchboard side: every request authenticated (API token, cache TTL %s) and authorized (Casbin policy) as an operator; the bare net/http baseline does neither\n",
+		cfg.Auth.TokenCacheTTL)
 	fmt.Fprintf(w, "%-8s %12s %9s %9s %14s %9s %9s %7s\n", "clients", "tickets/s", "p50", "p99", "bare req/s", "bare p50", "bare p99", "ratio")
 	var acked int64
 	for _, n := range clients {
-		base, err := drive(ctx, "http://"+bare.Addr().String()+"/v1/tickets", n, d, maxRequests, false)
+		base, err := drive(ctx, "http://"+bare.Addr().String()+"/v1/tickets", "", n, d, maxRequests, false)
 		if err != nil {
 			return err
 		}
@@ -118,7 +131,7 @@ func benchIntake(ctx context.Context, w io.Writer, d time.Duration, clients []in
 		if stats != nil {
 			before = stats.BatchStats()
 		}
-		res, err := drive(ctx, "http://"+httpAddr+"/v1/tickets", n, d, maxRequests, true)
+		res, err := drive(ctx, "http://"+httpAddr+"/v1/tickets", token, n, d, maxRequests, true)
 		if err != nil {
 			return err
 		}
@@ -149,6 +162,23 @@ func benchIntake(ctx context.Context, w io.Writer, d time.Duration, clients []in
 		return fmt.Errorf("acknowledged %d tickets but the store holds %d", acked, stored)
 	}
 	return nil
+}
+
+// benchOperator creates the principal "bench-operator", grants it the
+// operator role in the whole province (*) and returns a new API token of it:
+// the benchmarks' clients file tickets as an operator would.
+func benchOperator(ctx context.Context, a *app) (string, error) {
+	now := time.Now()
+	const id = "bench-operator"
+	if err := a.auth.PutPrincipal(ctx, store.Principal{ID: id, Name: "压测话务员", Kind: store.PrincipalUser, Unit: authz.Province, CreatedAt: now}); err != nil {
+		return "", err
+	}
+	grant := store.Rule{PType: "g", Values: []string{id, "operator", authz.Province}}
+	if _, err := a.authz.Change(ctx, store.PolicyChange{Add: []store.Rule{grant},
+		Audit: store.AuditEntry{At: now, Actor: "system:bench", Action: "policy.grant", Detail: authz.FormatRule(grant)}}); err != nil {
+		return "", fmt.Errorf("granting the bench operator: %w", err)
+	}
+	return newToken(ctx, a.auth, id, "bench", "system:bench", now, a.newID)
 }
 
 // printBatches describes the group commit of a measurement: how big batches
@@ -206,8 +236,9 @@ func startBare() (net.Listener, error) {
 }
 
 // drive runs n clients against url for d (or maxRequests requests), each
-// sending the create body with a fresh idempotency key, and measures.
-func drive(ctx context.Context, url string, n int, d time.Duration, maxRequests int, idempotent bool) (benchResult, error) {
+// sending the create body (with a fresh idempotency key if idempotent, and
+// token as the bearer token unless it is ""), and measures.
+func drive(ctx context.Context, url, token string, n int, d time.Duration, maxRequests int, idempotent bool) (benchResult, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -221,6 +252,7 @@ func drive(ctx context.Context, url string, n int, d time.Duration, maxRequests 
 		issued  atomic.Int64
 	)
 	body := []byte(benchBody)
+	bearer := "Bearer " + token
 	start := time.Now()
 	for c := range n {
 		wg.Add(1)
@@ -230,6 +262,9 @@ func drive(ctx context.Context, url string, n int, d time.Duration, maxRequests 
 			for i := 0; ctx.Err() == nil && issued.Add(1) <= int64(maxRequests); i++ {
 				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
+				if token != "" {
+					req.Header.Set("Authorization", bearer)
+				}
 				if idempotent {
 					req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d-%d-%d", start.UnixNano(), c, i))
 				}

@@ -133,7 +133,8 @@ func benchZeroLoss(ctx context.Context, w io.Writer, o benchDispatchOpts) error 
 }
 
 // rig is a gateway in this process with its dispatcher, on SQLite in a
-// temporary directory, routing to a legacysim of n REST backends.
+// temporary directory, routing to a legacysim of n REST backends; its client
+// files tickets as an operator, with an API token (benchOperator).
 type benchRig struct {
 	p       simProvince
 	sim     *legacysim.Sim
@@ -185,8 +186,13 @@ func newBenchRig(ctx context.Context, n, maxInFlight int, tune config.Dispatch) 
 		return nil, err
 	}
 	r.base = "http://" + httpAddr
+	token, err := benchOperator(ctx, a)
+	if err != nil {
+		r.close()
+		return nil, err
+	}
 	tr := &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128, DisableCompression: true}
-	r.client = &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	r.client = &http.Client{Transport: bearerTransport{token, tr}, Timeout: 10 * time.Second}
 	r.cleanup = append(r.cleanup, tr.CloseIdleConnections)
 	return r, nil
 }

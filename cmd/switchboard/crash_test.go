@@ -28,6 +28,12 @@ func TestKillDuringIntakeLosesNothing(t *testing.T) {
 		t.Fatalf("building: %v\n%s", err, out)
 	}
 	data := t.TempDir()
+	// The clients are an operator; the registry is empty, so the grant is
+	// for the whole province (*).
+	token, err := bootstrapToken(context.Background(), bin, "--data", data, "--principal", "intake", "--role", "operator")
+	if err != nil {
+		t.Fatal(err)
+	}
 	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "serve", "--data", data, "--http", httpAddr, "--grpc", grpcAddr)
@@ -60,7 +66,7 @@ func TestKillDuringIntakeLosesNothing(t *testing.T) {
 				mu.Lock()
 				sent = append(sent, key)
 				mu.Unlock()
-				id, tn, err := create(client, "http://"+httpAddr, key)
+				id, tn, err := create(client, "http://"+httpAddr, token, key)
 				if err != nil {
 					return // the server died under us
 				}
@@ -83,7 +89,9 @@ func TestKillDuringIntakeLosesNothing(t *testing.T) {
 	byKey := map[string]ack{}
 	for _, a := range acked {
 		byKey[a.key] = a
-		resp, err := client.Get("http://" + httpAddr + "/v1/tickets/" + a.id)
+		req, _ := http.NewRequest(http.MethodGet, "http://"+httpAddr+"/v1/tickets/"+a.id, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +104,7 @@ func TestKillDuringIntakeLosesNothing(t *testing.T) {
 	}
 	seen := map[string]string{}
 	for _, key := range sent {
-		id, tn, err := create(client, "http://"+httpAddr, key)
+		id, tn, err := create(client, "http://"+httpAddr, token, key)
 		if err != nil {
 			t.Fatalf("replaying %s: %v", key, err)
 		}
@@ -111,9 +119,10 @@ func TestKillDuringIntakeLosesNothing(t *testing.T) {
 	t.Logf("%d acknowledged before SIGKILL, %d sent; all reconciled after restart", len(acked), len(sent))
 }
 
-func create(c *http.Client, base, key string) (id, tracking string, err error) {
+func create(c *http.Client, base, token, key string) (id, tracking string, err error) {
 	body := `{"channel":"PHONE","caller":{"name":"张三","phone":"13800138000"},"title":"预付卡退款","content":"西饼店倒闭，预付卡无法退款","location":{"address":"广州市天河区体育西路1号"},"requestType":"COMPLAINT"}`
 	req, _ := http.NewRequest("POST", base+"/v1/tickets", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Idempotency-Key", key)
 	resp, err := c.Do(req)
 	if err != nil {

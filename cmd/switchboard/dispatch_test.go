@@ -30,6 +30,13 @@ func TestDispatchAndInboxCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.store.Close()
+	// The demo's administrator handles dead letters; its operator files and
+	// dispatches and reads the dispatch status; two staff of the street
+	// office (天河南街, no system of its own) meet the work order in its inbox.
+	demo := demoTokens(t, a, cfg.DataDir)
+	admin, operator := demo["admin"], demo["operator"]
+	lina := grantToken(t, a, "lina@gz-tianhe-tiyuxi", "unit_staff", "gz-tianhe-tiyuxi")
+	wangfang := grantToken(t, a, "wangfang@gz-tianhe-tiyuxi", "unit_staff", "gz-tianhe-tiyuxi")
 	done := make(chan error, 1)
 	go func() { done <- a.server.Run(ctx) }()
 	defer func() { cancel(); <-done }()
@@ -37,24 +44,24 @@ func TestDispatchAndInboxCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sbErr := func(who string, args ...string) (string, error) {
+	sbErr := func(token string, args ...string) (string, error) {
 		t.Helper()
 		var out, errb bytes.Buffer
-		args = append(args, "--server", grpcAddr, "--actor", who)
+		args = append(args, "--server", grpcAddr, "--token", token)
 		err := run(ctx, args, &out, &errb)
 		return out.String(), err
 	}
-	sb := func(who string, args ...string) string {
+	sb := func(token string, args ...string) string {
 		t.Helper()
-		out, err := sbErr(who, args...)
+		out, err := sbErr(token, args...)
 		if err != nil {
 			t.Fatalf("switchboard %s: %v", strings.Join(args, " "), err)
 		}
 		return out
 	}
-	sbJSON := func(who string, args ...string) map[string]any {
+	sbJSON := func(token string, args ...string) map[string]any {
 		t.Helper()
-		out := sb(who, args...)
+		out := sb(token, args...)
 		var m map[string]any
 		if err := json.Unmarshal([]byte(out), &m); err != nil {
 			t.Fatalf("switchboard %s printed %q", strings.Join(args, " "), out)
@@ -81,30 +88,30 @@ func TestDispatchAndInboxCLI(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	table := sb("admin:李娜", "dispatch", "dead-letters")
+	table := sb(admin, "dispatch", "dead-letters")
 	if !strings.Contains(table, "缺少必填字段") || !strings.Contains(table, "gd-tax-soap") || !strings.Contains(table, "3 dead letters") {
 		t.Fatalf("dead-letters table:\n%s", table)
 	}
-	dl := sbJSON("admin:李娜", "dispatch", "dead-letters", "--backend", "gd-samr-rest", "--json")["deadLetters"].([]any)
+	dl := sbJSON(admin, "dispatch", "dead-letters", "--backend", "gd-samr-rest", "--json")["deadLetters"].([]any)
 	if len(dl) != 2 {
 		t.Fatalf("gd-samr-rest dead letters: %v", dl)
 	}
-	if out := sb("admin:李娜", "dispatch", "redrive", "--id", dl[0].(map[string]any)["id"].(string)); !strings.Contains(out, "redriven: 1 ") {
+	if out := sb(admin, "dispatch", "redrive", "--id", dl[0].(map[string]any)["id"].(string)); !strings.Contains(out, "redriven: 1 ") {
 		t.Fatalf("redrive --id: %q", out)
 	}
-	if out := sb("admin:李娜", "dispatch", "redrive", "--backend", "gd-samr-rest"); !strings.Contains(out, "redriven: 1 ") {
+	if out := sb(admin, "dispatch", "redrive", "--backend", "gd-samr-rest"); !strings.Contains(out, "redriven: 1 ") {
 		t.Fatalf("redrive --backend: %q", out)
 	}
-	if _, err := sbErr("admin:李娜", "dispatch", "redrive", "--backend", "no-such-backend"); err == nil || !strings.Contains(err.Error(), "NotFound") {
+	if _, err := sbErr(admin, "dispatch", "redrive", "--backend", "no-such-backend"); err == nil || !strings.Contains(err.Error(), "NotFound") {
 		t.Fatalf("redrive of an unknown backend: %v", err)
 	}
-	if _, err := sbErr("admin:李娜", "dispatch", "redrive"); err == nil || exitCode(err) != 2 {
+	if _, err := sbErr(admin, "dispatch", "redrive"); err == nil || exitCode(err) != 2 {
 		t.Fatalf("redrive without a selection: %v", err)
 	}
-	if out := sb("admin:李娜", "dispatch", "redrive", "--all"); !strings.Contains(out, "redriven: 1 ") {
+	if out := sb(admin, "dispatch", "redrive", "--all"); !strings.Contains(out, "redriven: 1 ") {
 		t.Fatalf("redrive --all: %q", out)
 	}
-	if out := sb("admin:李娜", "dispatch", "dead-letters"); !strings.Contains(out, "no dead letters") {
+	if out := sb(admin, "dispatch", "dead-letters"); !strings.Contains(out, "no dead letters") {
 		t.Fatalf("after redriving all: %q", out)
 	}
 
@@ -113,54 +120,53 @@ func TestDispatchAndInboxCLI(t *testing.T) {
 	dispatched := make(chan error, 1)
 	go func() { dispatched <- a.dispatcher.Run(dctx) }()
 	defer func() { stopDispatch(); <-dispatched }()
-	tk := sbJSON("operator:wangfang", "ticket", "create", "--title", "占道经营", "--content", "体育西路人行道被流动摊贩长期占用，行人只能走机动车道。",
+	tk := sbJSON(operator, "ticket", "create", "--title", "占道经营", "--content", "体育西路人行道被流动摊贩长期占用，行人只能走机动车道。",
 		"--phone", "13800138000", "--type", "COMPLAINT", "--address", "广州市天河区体育西路")
 	id := tk["trackingNumber"].(string)
-	sb("operator:wangfang", "ticket", "dispatch", id, "--unit", "gz-tianhe-tiyuxi", "--reason", "属地街道处理")
+	sb(operator, "ticket", "dispatch", id, "--unit", "gz-tianhe-tiyuxi", "--reason", "属地街道处理")
 	var items []any
 	for deadline := time.Now().Add(20 * time.Second); len(items) == 0; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the work order never reached the inbox")
 		}
-		items, _ = sbJSON("staff:李娜", "inbox", "list", "--unit", "gz-tianhe-tiyuxi")["items"].([]any)
+		items, _ = sbJSON(lina, "inbox", "list", "--unit", "gz-tianhe-tiyuxi")["items"].([]any)
 	}
 
-	got := sbJSON("staff:李娜", "inbox", "claim", "--unit", "gz-tianhe-tiyuxi", "--limit", "5", "--lease", "10m")["items"].([]any)
+	got := sbJSON(lina, "inbox", "claim", "--unit", "gz-tianhe-tiyuxi", "--limit", "5", "--lease", "10m")["items"].([]any)
 	if len(got) != 1 {
 		t.Fatalf("claimed %v", got)
 	}
 	item := got[0].(map[string]any)
 	key := item["key"].(string)
 	title := item["payload"].(map[string]any)["ticket"].(map[string]any)["title"]
-	if item["claimedBy"] != "staff:李娜" || item["trackingNumber"] != id || title != "占道经营" || !strings.Contains(key, "/gz-tianhe-tiyuxi") {
+	if item["claimedBy"] != "lina@gz-tianhe-tiyuxi" || item["trackingNumber"] != id || title != "占道经营" || !strings.Contains(key, "/gz-tianhe-tiyuxi") {
 		t.Fatalf("claimed item: %v", item)
 	}
-	if again := sbJSON("staff:王芳", "inbox", "claim", "--unit", "gz-tianhe-tiyuxi"); again["items"] != nil {
+	if again := sbJSON(wangfang, "inbox", "claim", "--unit", "gz-tianhe-tiyuxi"); again["items"] != nil {
 		t.Fatalf("a second claim got %v", again)
 	}
 	// 王芳 may not acknowledge what 李娜 holds; 李娜 signs the ticket and does.
-	if _, err := sbErr("staff:王芳", "inbox", "ack", key, "--unit", "gz-tianhe-tiyuxi"); err == nil || !strings.Contains(err.Error(), "Aborted") {
+	if _, err := sbErr(wangfang, "inbox", "ack", key, "--unit", "gz-tianhe-tiyuxi"); err == nil || !strings.Contains(err.Error(), "Aborted") {
 		t.Fatalf("ack of another's claim: %v", err)
 	}
-	// (ticket commands send --actor as it is, so an ASCII name here)
-	sb("staff:lina", "ticket", "sign", id)
-	acked := sbJSON("staff:李娜", "inbox", "ack", key, "--unit", "gz-tianhe-tiyuxi")
-	if acked["ackedBy"] != "staff:李娜" || acked["ackTime"] == nil {
+	sb(lina, "ticket", "sign", id)
+	acked := sbJSON(lina, "inbox", "ack", key, "--unit", "gz-tianhe-tiyuxi")
+	if acked["ackedBy"] != "lina@gz-tianhe-tiyuxi" || acked["ackTime"] == nil {
 		t.Fatalf("ack: %v", acked)
 	}
-	if all := sbJSON("staff:李娜", "inbox", "list", "--unit", "gz-tianhe-tiyuxi", "--all")["items"].([]any); len(all) != 1 {
+	if all := sbJSON(lina, "inbox", "list", "--unit", "gz-tianhe-tiyuxi", "--all")["items"].([]any); len(all) != 1 {
 		t.Fatalf("inbox list --all: %v", all)
 	}
-	if _, err := sbErr("staff:李娜", "inbox", "list"); err == nil || exitCode(err) != 2 {
+	if _, err := sbErr(lina, "inbox", "list"); err == nil || exitCode(err) != 2 {
 		t.Fatalf("inbox list without --unit: %v", err)
 	}
 
 	// Status names the manual backend and its delivery.
-	st := sb("admin:李娜", "dispatch", "status")
+	st := sb(operator, "dispatch", "status")
 	if !strings.Contains(st, "BREAKER") || !strings.Contains(st, "gz-tianhe-tiyuxi-manual") {
 		t.Fatalf("status table:\n%s", st)
 	}
-	for _, b := range sbJSON("admin:李娜", "dispatch", "status", "--json")["backends"].([]any) {
+	for _, b := range sbJSON(operator, "dispatch", "status", "--json")["backends"].([]any) {
 		b := b.(map[string]any)
 		if b["backend"] == "gz-tianhe-tiyuxi-manual" {
 			if b["kind"] != "manual" || b["delivered"] != "1" || b["breaker"] != "closed" {

@@ -4,86 +4,69 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-
-	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
-	"github.com/switchboard12345/switchboard/deploy/examples"
-	"github.com/switchboard12345/switchboard/gateway/service"
+	"github.com/switchboard12345/switchboard/gateway/config"
 	"github.com/switchboard12345/switchboard/registry"
-	"github.com/switchboard12345/switchboard/store/sqlstore"
 	"github.com/switchboard12345/switchboard/store/storetest"
 )
 
-// registryServer serves the RegistryService over the example province on a
-// SQLite store in process, with two requests dialed on 12315 yesterday, and
-// returns its gRPC address and the live registry.
-func registryServer(t *testing.T) (string, *registry.Live) {
+// registryServer serves the example province (serve --demo's) on a SQLite
+// store in process, with two requests dialed on 12315 yesterday, and returns
+// its gRPC address, the live registry and the demo administrator's token.
+func registryServer(t *testing.T) (string, *registry.Live, string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "switchboard.db"), sqlstore.Options{})
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTP.Addr, cfg.GRPC.Addr = "127.0.0.1:0", "127.0.0.1:0"
+	a, err := build(ctx, cfg, true, slog.New(slog.DiscardHandler))
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	p, err := registry.LoadProvince(bytes.NewReader(examples.Province))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Registry().Import(ctx, p, "admin:setup"); err != nil {
-		t.Fatal(err)
-	}
+	admin := demoTokens(t, a, cfg.DataDir)["admin"]
 	for range 2 {
 		c := storetest.Sample()
 		at := time.Now().Add(-24 * time.Hour)
 		c.Ticket.DialedNumber = "12315"
 		c.Ticket.CreateTime, c.Ticket.UpdateTime, c.Event.Time = at, at, at
-		if _, _, err := st.CreateTicket(ctx, c); err != nil {
+		if _, _, err := a.store.CreateTicket(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	live := registry.NewLive(st.Registry(), nil)
-	if err := live.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
 	watching := make(chan struct{})
-	go func() { live.Run(ctx); close(watching) }()
-
-	srv := grpc.NewServer()
-	pb.RegisterRegistryServiceServer(srv, service.NewRegistry(service.RegistryConfig{
-		Source: st.Registry(), Routes: live.Snapshot, Store: st, Now: time.Now,
-	}))
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	go func() { a.routes.Run(ctx); close(watching) }()
+	serving := make(chan error, 1)
+	go func() { serving <- a.server.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-serving
+		<-watching
+		a.store.Close()
+	})
+	_, grpcAddr, err := a.server.Addrs(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serving := make(chan struct{})
-	go func() { srv.Serve(lis); close(serving) }()
-	t.Cleanup(func() {
-		srv.Stop()
-		<-serving
-		cancel()
-		<-watching
-		st.Close()
-	})
-	return lis.Addr().String(), live
+	return grpcAddr, a.routes, admin
 }
 
 // TestAdministratorCLIManagesTheRegistry drives the registry subcommands as an
 // administrator would: list and inspect the hotlines, move 12315 through the
 // merger, export the registry and import it back, and read the report.
 func TestAdministratorCLIManagesTheRegistry(t *testing.T) {
-	addr, live := registryServer(t)
+	addr, live, admin := registryServer(t)
 	ctx := context.Background()
 	sbErr := func(args ...string) (string, error) {
 		t.Helper()
 		var out, errb bytes.Buffer
-		args = append(args, "--server", addr, "--actor", "admin:李娜")
+		args = append(args, "--server", addr, "--token", admin)
 		err := run(ctx, args, &out, &errb)
 		return out.String(), err
 	}
@@ -153,7 +136,7 @@ func TestAdministratorCLIManagesTheRegistry(t *testing.T) {
 	}
 	sbJSON("registry", "set-status", "12315", "--status", "retired", "--force", "--reason", "改为语音提示转12345", "--cutover", "2099-01-01")
 	hist := sb("registry", "history", "12315")
-	if !strings.Contains(hist, "admin:李娜") || !strings.Contains(hist, "retired (forced)") || !strings.Contains(hist, "坐席并入12345") {
+	if !strings.Contains(hist, "demo-admin") || !strings.Contains(hist, "retired (forced)") || !strings.Contains(hist, "坐席并入12345") {
 		t.Fatalf("history:\n%s", hist)
 	}
 	if changes := sbJSON("registry", "history", "12315", "--json")["changes"].([]any); len(changes) != 2 {

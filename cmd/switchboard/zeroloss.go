@@ -139,6 +139,37 @@ func postTicket(c *http.Client, base, key, body string) (created, error) {
 	return got, nil
 }
 
+// bearerTransport sends an API token with every request (the gateway
+// authenticates every API call).
+type bearerTransport struct {
+	token string
+	base  http.RoundTripper
+}
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.base.RoundTrip(r)
+}
+
+// bootstrapToken runs `bin auth bootstrap args…`, which grants a role and
+// creates a token on the store directly (before the gateway starts, or while
+// it runs on the same SQLite file), and returns the token it prints.
+func bootstrapToken(ctx context.Context, bin string, args ...string) (string, error) {
+	var stderr strings.Builder
+	cmd := exec.CommandContext(ctx, bin, append([]string{"auth", "bootstrap"}, args...)...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("auth bootstrap: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	token := strings.TrimSpace(string(out))
+	if token == "" || strings.ContainsAny(token, " \n") {
+		return "", fmt.Errorf("auth bootstrap printed %q", out)
+	}
+	return token, nil
+}
+
 // pendingFromMetrics sums switchboard_dispatch_pending on base's /metrics.
 func pendingFromMetrics(c *http.Client, base string) (int64, error) {
 	resp, err := c.Get(base + "/metrics")
@@ -282,6 +313,13 @@ dispatch:
 	}
 	defer logFile.Close()
 	base := "http://" + httpAddr
+	// The clients are an operator of the whole province: granted before the
+	// first start, while the registry is still empty (the gateway imports the
+	// province when it starts).
+	token, err := bootstrapToken(ctx, c.Bin, "--config", cfgPath, "--principal", "zeroloss", "--role", "operator", "--unit", "*")
+	if err != nil {
+		return res, err
+	}
 
 	var (
 		procMu sync.Mutex
@@ -360,7 +398,7 @@ dispatch:
 	defer cancel()
 	tr := &http.Transport{MaxIdleConnsPerHost: c.Clients, MaxConnsPerHost: c.Clients, DisableCompression: true}
 	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	client := &http.Client{Transport: bearerTransport{token, tr}, Timeout: 10 * time.Second}
 	run := rng.Uint32()
 	t0 := time.Now()
 	for cl := range c.Clients {

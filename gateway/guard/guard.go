@@ -133,7 +133,7 @@ func (g *Guard) Unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, 
 	if err != nil {
 		return nil, err
 	}
-	if err := g.protect(ctx, p, resp); err != nil {
+	if err := g.protect(ctx, p, resp, !r.echo); err != nil {
 		return nil, g.fail(ctx, err)
 	}
 	return resp, nil

@@ -34,11 +34,11 @@ func mask(s string, head, tail int) string {
 }
 
 // protect masks the personal data of every ticket in resp that p may not see
-// unmasked, and writes an audit entry for every ticket whose personal data p
-// does see, before the answer leaves. If the audit log cannot be written,
-// the call fails: unmasked data never leaves unrecorded.
-func (g *Guard) protect(ctx context.Context, p store.Principal, resp any) error {
-	var audit []store.AuditEntry
+// unmasked, and (when audit is set) writes an audit entry for every ticket
+// whose personal data p does see, before the answer leaves. If the audit log
+// cannot be written, the call fails: unmasked data never leaves unrecorded.
+func (g *Guard) protect(ctx context.Context, p store.Principal, resp any, audit bool) error {
+	var reads []store.AuditEntry
 	now := g.Now().UTC()
 	ticket := func(t *pb.Ticket) {
 		c := t.GetCaller()
@@ -46,7 +46,7 @@ func (g *Guard) protect(ctx context.Context, p store.Principal, resp any) error 
 			return
 		}
 		if g.Authz.Allowed(p.ID, authz.ViewPII, authz.TicketObject(t.GetHandlingUnit(), t.GetCoHandlingUnits(), t.GetCategory())) {
-			audit = append(audit, store.AuditEntry{At: now, Actor: p.ID, Action: "pii.read", Ticket: t.GetId(), Fields: piiFields(c.GetPhone(), c.GetIdNumber())})
+			reads = append(reads, store.AuditEntry{At: now, Actor: p.ID, Action: "pii.read", Ticket: t.GetId(), Fields: piiFields(c.GetPhone(), c.GetIdNumber())})
 			return
 		}
 		c.Phone, c.IdNumber = maskNonEmpty(c.GetPhone(), MaskPhone), maskNonEmpty(c.GetIdNumber(), MaskID)
@@ -62,7 +62,7 @@ func (g *Guard) protect(ctx context.Context, p store.Principal, resp any) error 
 				continue
 			}
 			if g.Authz.Allowed(p.ID, authz.ViewPII, authz.UnitObject(it.GetUnit())) {
-				audit = append(audit, store.AuditEntry{At: now, Actor: p.ID, Action: "pii.read", Ticket: it.GetTicketId(), Fields: piiFields(phone, id), Detail: "inbox " + it.GetUnit()})
+				reads = append(reads, store.AuditEntry{At: now, Actor: p.ID, Action: "pii.read", Ticket: it.GetTicketId(), Fields: piiFields(phone, id), Detail: "inbox " + it.GetUnit()})
 				continue
 			}
 			if phone != "" {
@@ -87,15 +87,15 @@ func (g *Guard) protect(ctx context.Context, p store.Principal, resp any) error 
 	case *pb.InboxItem:
 		inbox([]*pb.InboxItem{m})
 	}
-	if len(audit) == 0 {
+	if len(reads) == 0 || !audit {
 		return nil
 	}
-	if err := g.Audit.Audit(ctx, audit...); err != nil {
+	if err := g.Audit.Audit(ctx, reads...); err != nil {
 		g.Log.ErrorContext(ctx, "writing the audit log failed; personal data withheld", "err", err)
 		return errs.E(errs.Transient, "the audit log is unavailable; try again")
 	}
 	if g.Metrics != nil {
-		g.Metrics.piiReads.Add(float64(len(audit)))
+		g.Metrics.piiReads.Add(float64(len(reads)))
 	}
 	return nil
 }

@@ -119,6 +119,12 @@ func runProperty(t *testing.T, st *sqlstore.Store, seed uint64, principals, tick
 			rules = append(rules, store.Rule{PType: "g", Values: []string{name, fmt.Sprintf("role%d", rng.IntN(6)), u}})
 		}
 	}
+	// Role inheritance within a unit: role5 includes role1 there.
+	for range 3 {
+		if u := unit(); u != "ghost" {
+			rules = append(rules, store.Rule{PType: "g", Values: []string{"role5", "role1", u}})
+		}
+	}
 	rules = dedupe(rules)
 	if _, err := st.ChangePolicy(ctx, store.PolicyChange{Add: rules, Replace: true, Audit: store.AuditEntry{Actor: "test", Action: "policy.import"}}); err != nil {
 		t.Fatal(err)
@@ -184,7 +190,11 @@ func runProperty(t *testing.T, st *sqlstore.Store, seed uint64, principals, tick
 				t.Fatalf("%s %s: CountTickets %d, list %d", who, act, n, len(got))
 			}
 			for _, tk := range all {
-				want := a.Allowed(who, act, authz.TicketObject(tk.HandlingUnit, tk.CoHandlingUnits, tk.Category))
+				o := authz.TicketObject(tk.HandlingUnit, tk.CoHandlingUnits, tk.Category)
+				want := a.Allowed(who, act, o)
+				if full := authz.AllowedFull(a, who, act, o); full != want {
+					t.Fatalf("seed %d: %s %s ticket %s: the per-role enforcers say %v, the whole policy %v", seed, who, act, tk.ID, want, full)
+				}
 				checks++
 				if got[tk.ID] != want {
 					t.Fatalf("seed %d: %s %s ticket %s (unit %q, co %q, category %q): SQL %v, Enforce %v\nfilter %+v\ngrants %v",

@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
 	"github.com/switchboard12345/switchboard/gateway/config"
 	"github.com/switchboard12345/switchboard/internal/testpg"
@@ -107,5 +109,65 @@ func TestGrantReachesTheOtherInstance(t *testing.T) {
 	t.Logf("grant on A honoured by B after %v; revocation after %v", grant, revoke)
 	if grant[len(grant)/2] > time.Second || revoke[len(revoke)/2] > time.Second {
 		t.Errorf("median over a second: grant %s, revoke %s", grant[len(grant)/2], revoke[len(revoke)/2])
+	}
+}
+
+// TestSingleSignOnJWT: with auth.jwt configured, a provincial single sign-on's
+// HS256 token whose sub names a principal authenticates it; a forged or
+// expired one is refused.
+func TestSingleSignOnJWT(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	secret := "省统一身份认证平台-测试密钥-至少三十二字节长"
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTP.Addr, cfg.GRPC.Addr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Dispatch.Deliver = false
+	cfg.Auth.JWT.HS256Secret = secret
+	cfg.Auth.JWT.Issuer = "https://sso.gd.gov.cn"
+	a, err := build(ctx, cfg, true, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.store.Close()
+	demoTokens(t, a, cfg.DataDir) // creates the demo principals
+	done := make(chan error, 1)
+	go func() { done <- a.server.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	_, grpcAddr, err := a.server.Addrs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sign := func(key string, claims jwt.MapClaims) string {
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	whoami := func(token string) (*pb.WhoAmIResponse, error) {
+		c := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+		return pb.NewAuthServiceClient(conn).WhoAmI(c, &pb.WhoAmIRequest{})
+	}
+	now := time.Now()
+	good := sign(secret, jwt.MapClaims{"sub": "demo-district", "iss": "https://sso.gd.gov.cn", "exp": now.Add(time.Hour).Unix()})
+	me, err := whoami(good)
+	if err != nil || me.GetPrincipal().GetId() != "demo-district" || len(me.GetGrants()) != 1 {
+		t.Fatalf("whoami with the SSO token: %v %v", me, err)
+	}
+	for name, tok := range map[string]string{
+		"forged":       sign("另一个密钥-另一个密钥-另一个密钥-另一个密钥", jwt.MapClaims{"sub": "demo-district", "iss": "https://sso.gd.gov.cn", "exp": now.Add(time.Hour).Unix()}),
+		"expired":      sign(secret, jwt.MapClaims{"sub": "demo-district", "iss": "https://sso.gd.gov.cn", "exp": now.Add(-time.Hour).Unix()}),
+		"other issuer": sign(secret, jwt.MapClaims{"sub": "demo-district", "iss": "https://evil.example", "exp": now.Add(time.Hour).Unix()}),
+		"unknown user": sign(secret, jwt.MapClaims{"sub": "u-nobody", "iss": "https://sso.gd.gov.cn", "exp": now.Add(time.Hour).Unix()}),
+	} {
+		if _, err := whoami(tok); status.Code(err) != codes.Unauthenticated {
+			t.Errorf("%s JWT: %v, want Unauthenticated", name, err)
+		}
 	}
 }

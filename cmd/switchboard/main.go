@@ -26,6 +26,8 @@ Usage:
   switchboard auth <whoami|principal|grant|revoke|policy|who-can-see|can|token|audit> [flags]
   switchboard bench intake [flags]     intake throughput and latency
   switchboard bench dispatch [flags]   zero loss under kill -9, isolation, breaker, retries, delivery latency
+  switchboard bench access [flags]     Enforce latency and filtered pages over a generated province (up to 10M tickets)
+  switchboard classify <train|eval|predict> [flags]   learn text → category/unit from past tickets
   switchboard version
 
 Run "switchboard <command> -h" for a command's flags.
@@ -79,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return authCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
+	case "classify":
+		return classifyCmd(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "switchboard", version)
 		return nil

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/casbin/casbin/v2"
+
 	"github.com/switchboard12345/switchboard/deploy/examples"
 	"github.com/switchboard12345/switchboard/registry"
 	"github.com/switchboard12345/switchboard/store"
@@ -217,5 +219,36 @@ func BenchmarkAllowedExample(b *testing.B) {
 	o := TicketObject("fs-chancheng-zumiao", nil, "0503")
 	for b.Loop() {
 		a.Allowed("demo-district", ViewPII, o)
+	}
+}
+
+// The model and the example policy are standard Casbin files: Casbin's own
+// file adapter loads them, and with the scope function registered the plain
+// enforcer decides as the Authorizer does.
+func TestExampleFilesLoadInPlainCasbin(t *testing.T) {
+	e, err := casbin.NewEnforcer("../../deploy/examples/model.conf", "../../deploy/examples/policy.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := demoAuthorizer(t)
+	tr := a.tree()
+	st := a.cur.Load()
+	e.AddFunction("scope", func(args ...any) (any, error) {
+		return inScope(tr, st.cats, args[0].(*Object), args[1].(string), args[2].(string)), nil
+	})
+	o := TicketObject("fs-chancheng-zumiao", nil, "0503")
+	for _, c := range []struct {
+		who, dom, act string
+		want          bool
+	}{
+		{"demo-street", "fs-chancheng-zumiao", View, true},
+		{"demo-district", "fs-chancheng", View, true},
+		{"demo-district", "fs-chancheng", ViewPII, false},
+		{"demo-expert", "gd-12333-experts", View, false},
+	} {
+		got, err := e.Enforce(c.who, c.dom, &o, c.act)
+		if err != nil || got != c.want || got != a.Allowed(c.who, c.act, o) {
+			t.Errorf("plain Casbin Enforce(%s, %s, %s) = %v %v, want %v", c.who, c.dom, c.act, got, err, c.want)
+		}
 	}
 }

@@ -42,6 +42,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	httpAddr := fs.String("http", "", "REST listen `address` (default 127.0.0.1:8080)")
 	grpcAddr := fs.String("grpc", "", "gRPC listen `address` (default 127.0.0.1:9090)")
 	demo := fs.Bool("demo", false, "load the example province and file a few sample tickets")
+	model := fs.String("model", "", "category model `file` from \"switchboard classify train\" (intake.categoryModel)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,6 +64,9 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if *grpcAddr != "" {
 		cfg.GRPC.Addr = *grpcAddr
+	}
+	if *model != "" {
+		cfg.Intake.CategoryModel = *model
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -197,7 +201,13 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		Help: "Requests arriving on each legacy hotline number.",
 	}, []string{"number"})
 	metrics.MustRegister(legacy)
+	assistant, err := buildAssistant(ctx, cfg, routes.Snapshot, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	tickets := service.New(service.Config{
+		Assist:         assistant,
 		Store:          st,
 		Machine:        lifecycle.New(policy),
 		Routes:         routes.Snapshot,

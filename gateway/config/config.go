@@ -52,6 +52,8 @@ type Config struct {
 	// Auth sets how callers are authenticated and where the access policy
 	// comes from.
 	Auth Auth `yaml:"auth"`
+	// Intake sets what intake proposes for a new request.
+	Intake Intake `yaml:"intake"`
 	// ShutdownGrace is how long in-flight requests may take to finish on
 	// shutdown. Default 10s.
 	ShutdownGrace time.Duration `yaml:"shutdownGrace"`
@@ -149,6 +151,21 @@ type Auth struct {
 	Policy string `yaml:"policy"`
 }
 
+// Intake configures the smart intake: models trained on the deployment's
+// history (switchboard classify train), and the related-ticket search.
+type Intake struct {
+	// CategoryModel is a model file of text → category (code or taxonomy
+	// name); empty: no category suggestions.
+	CategoryModel string `yaml:"categoryModel"`
+	// UnitModel is a model file of text → handling unit id; empty: units
+	// are suggested by the routing rules for the suggested categories.
+	UnitModel string `yaml:"unitModel"`
+	// RelatedWindow is how far back near-duplicate requests are looked for
+	// (open tickets of the same caller are found whatever their age).
+	// Default 168h (7 days).
+	RelatedWindow time.Duration `yaml:"relatedWindow"`
+}
+
 // Log configures logging.
 type Log struct {
 	// Level is debug, info (default), warn or error.
@@ -170,6 +187,7 @@ func Default() Config {
 		Dispatch:       Dispatch{AutoDispatch: true, Deliver: true},
 		Log:            Log{Level: "info", Format: "json"},
 		Auth:           Auth{TokenCacheTTL: time.Second},
+		Intake:         Intake{RelatedWindow: 7 * 24 * time.Hour},
 		ShutdownGrace:  10 * time.Second,
 	}
 }
@@ -273,6 +291,9 @@ func (c Config) Validate() error {
 	case "json", "text":
 	default:
 		bad("log.format", "must be json or text, got %q", c.Log.Format)
+	}
+	if c.Intake.RelatedWindow < 0 || c.Intake.RelatedWindow > 366*24*time.Hour {
+		bad("intake.relatedWindow", "must be between 0s and 8784h, got %s", c.Intake.RelatedWindow)
 	}
 	if c.Auth.TokenCacheTTL < 0 || c.Auth.TokenCacheTTL > time.Minute {
 		bad("auth.tokenCacheTTL", "must be between 0s and 1m, got %s", c.Auth.TokenCacheTTL)

@@ -42,14 +42,33 @@ func (g *Guard) protect(ctx context.Context, p store.Principal, resp any, audit 
 	now := g.Now().UTC()
 	ticket := func(t *pb.Ticket) {
 		c := t.GetCaller()
-		if c == nil || (c.GetPhone() == "" && c.GetIdNumber() == "") {
+		fields := piiFields(c.GetPhone(), c.GetIdNumber())
+		var pii []*pb.Entity // entities that are personal data
+		for _, e := range t.GetEntities() {
+			if e.GetType() == "phone" || e.GetType() == "id_number" {
+				pii = append(pii, e)
+			}
+		}
+		if len(pii) > 0 {
+			fields = append(fields, "entities")
+		}
+		if len(fields) == 0 {
 			return
 		}
 		if g.Authz.Allowed(p.ID, authz.ViewPII, authz.TicketObject(t.GetHandlingUnit(), t.GetCoHandlingUnits(), t.GetCategory())) {
-			reads = append(reads, store.AuditEntry{At: now, Actor: p.ID, Action: "pii.read", Ticket: t.GetId(), Fields: piiFields(c.GetPhone(), c.GetIdNumber())})
+			reads = append(reads, store.AuditEntry{At: now, Actor: p.ID, Action: "pii.read", Ticket: t.GetId(), Fields: fields})
 			return
 		}
-		c.Phone, c.IdNumber = maskNonEmpty(c.GetPhone(), MaskPhone), maskNonEmpty(c.GetIdNumber(), MaskID)
+		if c != nil {
+			c.Phone, c.IdNumber = maskNonEmpty(c.GetPhone(), MaskPhone), maskNonEmpty(c.GetIdNumber(), MaskID)
+		}
+		for _, e := range pii {
+			f := MaskPhone
+			if e.GetType() == "id_number" {
+				f = MaskID
+			}
+			e.Text, e.Value = maskNonEmpty(e.GetText(), f), maskNonEmpty(e.GetValue(), f)
+		}
 	}
 	inbox := func(items []*pb.InboxItem) {
 		for _, it := range items {

@@ -50,6 +50,7 @@ func systemRule(action string) rule { return rule{on: onSystem, action: action} 
 var rules = map[string]rule{
 	// Tickets.
 	pb.TicketService_CreateTicket_FullMethodName:     {on: onSystem, action: authz.Create, echo: true},
+	pb.TicketService_AssistIntake_FullMethodName:     {on: onSystem, action: authz.Create, echo: true},
 	pb.TicketService_GetTicket_FullMethodName:        ticketRule(authz.View),
 	pb.TicketService_ListTickets_FullMethodName:      {on: onList, action: authz.View},
 	pb.TicketService_GetTicketStats_FullMethodName:   {on: onList, action: authz.ReadStats},

@@ -294,6 +294,7 @@ func TestRESTAndGRPCEnforceIdentically(t *testing.T) {
 	street, samr, expert := ids[0], ids[1], ids[2]
 	samples := map[string][]proto.Message{
 		pb.TicketService_CreateTicket_FullMethodName:     {&pb.CreateTicketRequest{Ticket: &pb.NewTicket{Channel: pb.Channel_PHONE, Title: "路灯不亮", Content: "小区门口路灯坏了一周。", RequestType: pb.RequestType_HELP}}},
+		pb.TicketService_AssistIntake_FullMethodName:     {&pb.AssistIntakeRequest{Ticket: &pb.NewTicket{Channel: pb.Channel_PHONE, Caller: &pb.Caller{Phone: "13800138000"}, Title: "路灯不亮", Content: "小区门口路灯坏了一周，联系电话13912345678。", RequestType: pb.RequestType_HELP}}},
 		pb.TicketService_GetTicket_FullMethodName:        {&pb.GetTicketRequest{Id: street}, &pb.GetTicketRequest{Id: samr}, &pb.GetTicketRequest{Id: expert}, &pb.GetTicketRequest{Id: "no-such-ticket"}},
 		pb.TicketService_ListTickets_FullMethodName:      {&pb.ListTicketsRequest{PageSize: 10}},
 		pb.TicketService_GetTicketStats_FullMethodName:   {&pb.GetTicketStatsRequest{}},

@@ -89,6 +89,20 @@ func toProto(t *ticket.Ticket, now time.Time) *pb.Ticket {
 		SuggestedBy:            string(t.SuggestedBy),
 		Emergency:              t.Emergency,
 	}
+	if sg := t.Suggested; len(sg.Categories) > 0 || len(sg.Units) > 0 {
+		out.Suggestions = &pb.Suggestions{Categories: guesses(sg.Categories), Units: guesses(sg.Units), Model: sg.Model, Auto: sg.Auto}
+	}
+	for _, e := range t.Entities {
+		out.Entities = append(out.Entities, &pb.Entity{Type: e.Type, Text: e.Text, Start: int32(e.Start), End: int32(e.End), Value: e.Value})
+	}
+	return out
+}
+
+func guesses(gs []ticket.Guess) []*pb.Guess {
+	out := make([]*pb.Guess, len(gs))
+	for i, g := range gs {
+		out[i] = &pb.Guess{Code: g.Code, Name: g.Name, Confidence: g.Confidence}
+	}
 	return out
 }
 

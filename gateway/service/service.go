@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
+	"github.com/switchboard12345/switchboard/gateway/assist"
 	"github.com/switchboard12345/switchboard/gateway/auth"
 	"github.com/switchboard12345/switchboard/gateway/guard"
 	"github.com/switchboard12345/switchboard/gateway/intake"
@@ -40,6 +41,10 @@ type Tickets struct {
 	log     *slog.Logger
 	legacy  LegacyCounter
 	auto    bool
+	assist  *assist.Assistant
+	// onCreate, if set, hears of every ticket created (the related-tickets
+	// index).
+	onCreate func(ticket.Ticket)
 }
 
 // Config is what Tickets needs. Now and NewID are passed in so tests control
@@ -59,6 +64,13 @@ type Config struct {
 	// AutoDispatch files a ticket for which intake finds a unit (by a routing
 	// rule or the legacy number's handling unit) already dispatched to it.
 	AutoDispatch bool
+	// Assist, if set, proposes categories, units, entities, knowledge-base
+	// answers and related tickets for each new request; a category the
+	// model is confident enough about is filed (and routed) without an
+	// operator.
+	Assist *assist.Assistant
+	// OnCreate, if set, is called with every ticket created.
+	OnCreate func(ticket.Ticket)
 }
 
 // RetiredNumbers is the policy for requests arriving on a retired number.
@@ -83,7 +95,7 @@ func New(c Config) *Tickets {
 		c.RetiredNumbers = RefuseRetired
 	}
 	return &Tickets{store: c.Store, machine: c.Machine, routes: c.Routes, retired: c.RetiredNumbers,
-		now: c.Now, newID: c.NewID, log: c.Logger, legacy: c.Legacy, auto: c.AutoDispatch}
+		now: c.Now, newID: c.NewID, log: c.Logger, legacy: c.Legacy, auto: c.AutoDispatch, assist: c.Assist, onCreate: c.OnCreate}
 }
 
 // Metadata keys the service reads. The REST mux maps the HTTP headers
@@ -144,10 +156,19 @@ func (s *Tickets) CreateTicket(ctx context.Context, req *pb.CreateTicketRequest)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
+	fingerprint := intake.Fingerprint(t) // of the request as sent, before intake fills anything
 	now := s.clock()
 	snap := s.routes()
+	var prop assist.Proposal
+	if s.assist != nil {
+		prop = s.assist.Propose(ctx, t, now, true)
+		s.applyProposal(&t, prop)
+	}
 	if err := s.route(snap, &t, now); err != nil {
 		return nil, s.fail(ctx, err)
+	}
+	if t.SuggestedUnit == "" && prop.Unit != "" {
+		t.SuggestedUnit, t.SuggestedBy = prop.Unit, ticket.SuggestedByModel
 	}
 	t, ev := s.machine.NewTicket(t, s.newID(now), actor(ctx), now)
 	c := store.Create{Ticket: t, Event: ev}
@@ -155,7 +176,7 @@ func (s *Tickets) CreateTicket(ctx context.Context, req *pb.CreateTicketRequest)
 		s.autoDispatch(ctx, snap, &c, now)
 	}
 	if key != "" {
-		c.IdempotencyKey, c.Fingerprint = key, intake.Fingerprint(t)
+		c.IdempotencyKey, c.Fingerprint = key, fingerprint
 	}
 	stored, replayed, err := s.store.CreateTicket(ctx, c)
 	if err != nil {
@@ -165,8 +186,80 @@ func (s *Tickets) CreateTicket(ctx context.Context, req *pb.CreateTicketRequest)
 		s.log.InfoContext(ctx, "idempotent replay", "ticket", stored.ID)
 	} else {
 		s.log.InfoContext(ctx, "ticket created", "ticket", stored.ID, "tracking", stored.TrackingNumber)
+		if s.onCreate != nil {
+			s.onCreate(stored)
+		}
 	}
-	return toProto(&stored, now), nil
+	out := toProto(&stored, now)
+	out.Assist = assistProto(prop, stored.ID)
+	return out, nil
+}
+
+// applyProposal files what intake proposes into the new ticket: the
+// suggestions and entities, the category when the request came without one
+// and the model is confident enough, and the address when the caller gave
+// none but the text names one.
+func (s *Tickets) applyProposal(t *ticket.Ticket, p assist.Proposal) {
+	t.Suggested, t.Entities = p.Suggested, p.Entities
+	if t.Category == "" && p.Category != "" {
+		t.Category = p.Category
+	}
+	if t.Location.Address == "" {
+		for _, e := range p.Entities {
+			if e.Type == "address" {
+				t.Location.Address = e.Text
+				break
+			}
+		}
+	}
+}
+
+// AssistIntake implements pb.TicketServiceServer: the proposal for a request
+// that is not filed.
+func (s *Tickets) AssistIntake(ctx context.Context, req *pb.AssistIntakeRequest) (*pb.Ticket, error) {
+	if req.GetTicket() == nil {
+		return nil, s.fail(ctx, errs.Invalidf("ticket", "required"))
+	}
+	t, err := intake.Normalize(toIntake(req.GetTicket()))
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	now := s.clock()
+	var prop assist.Proposal
+	if s.assist != nil {
+		prop = s.assist.Propose(ctx, t, now, true)
+		s.applyProposal(&t, prop)
+	}
+	snap := s.routes()
+	if err := s.route(snap, &t, now); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if t.SuggestedUnit == "" && prop.Unit != "" {
+		t.SuggestedUnit, t.SuggestedBy = prop.Unit, ticket.SuggestedByModel
+	}
+	t.State, t.CreateTime, t.UpdateTime = ticket.Received, now, now
+	out := toProto(&t, now)
+	out.Assist = assistProto(prop, "")
+	return out, nil
+}
+
+// assistProto is the knowledge answers and related tickets of a proposal,
+// leaving out the ticket self.
+func assistProto(p assist.Proposal, self string) *pb.IntakeAssist {
+	if len(p.Answers) == 0 && len(p.Related) == 0 {
+		return nil
+	}
+	out := &pb.IntakeAssist{}
+	for _, a := range p.Answers {
+		out.Answers = append(out.Answers, &pb.KnowledgeAnswer{Id: a.ID, Title: a.Title, Answer: a.Answer, Category: a.Category, Unit: a.Unit, Score: a.Score})
+	}
+	for _, m := range p.Related {
+		if m.TicketID == self {
+			continue
+		}
+		out.Related = append(out.Related, &pb.RelatedTicket{Id: m.TicketID, TrackingNumber: m.TrackingNumber, Title: m.Title, Score: m.Score, Reasons: m.Reasons})
+	}
+	return out
 }
 
 // route tags a new ticket with the legacy hotline its dialed number belongs to

@@ -71,9 +71,45 @@ type SuggestedBy string
 const (
 	// SuggestedByRule: a routing rule matched the category and region.
 	SuggestedByRule SuggestedBy = "rule"
+	// SuggestedByModel: the unit model trained on past tickets, confident
+	// enough for its automatic-dispatch threshold.
+	SuggestedByModel SuggestedBy = "model"
 	// SuggestedByHotline: the handling unit of the legacy number dialed.
 	SuggestedByHotline SuggestedBy = "hotline"
 )
+
+// Suggested is intake's proposal for a request.
+type Suggested struct {
+	// Categories and Units are the top suggestions, best first, with
+	// calibrated confidence.
+	Categories []Guess `json:"categories,omitempty"`
+	Units      []Guess `json:"units,omitempty"`
+	// Model names the model version that made them.
+	Model string `json:"model,omitempty"`
+	// Auto reports that the top category was confident enough to be taken
+	// without an operator (its automatic-dispatch threshold).
+	Auto bool `json:"auto,omitempty"`
+}
+
+// Guess is one suggestion: a category code or a unit id, its display name,
+// and the estimated probability that it is right.
+type Guess struct {
+	Code       string  `json:"code"`
+	Name       string  `json:"name,omitempty"`
+	Confidence float64 `json:"confidence"`
+}
+
+// Entity is a span of the request text recognised as a phone number, an ID
+// number, an address, a place, an organisation, a date or an amount. Start
+// and End count characters (runes) into Title + "\n" + Content.
+type Entity struct {
+	Type  string `json:"type"`
+	Text  string `json:"text"`
+	Start int    `json:"start"`
+	End   int    `json:"end"`
+	// Value is the normalised value (digits of a phone, YYYY-MM-DD, yuan).
+	Value string `json:"value,omitempty"`
+}
 
 // Caller is the person who made the request. Phone and IDNumber are personal data.
 type Caller struct {
@@ -114,6 +150,14 @@ type Ticket struct {
 
 	HandlingUnit    string   `json:"handlingUnit,omitempty"`
 	CoHandlingUnits []string `json:"coHandlingUnits,omitempty"`
+
+	// Suggested is what intake's models proposed when the request was filed
+	// (kept so that the operator's confirmation or correction — the final
+	// Category and HandlingUnit — trains the next model).
+	Suggested Suggested `json:"suggested,omitzero"`
+	// Entities were found in the request text (phones and ID numbers among
+	// them are personal data).
+	Entities []Entity `json:"entities,omitempty"`
 
 	SignBy                 time.Time `json:"signBy,omitzero"`
 	ReplyBy                time.Time `json:"replyBy,omitzero"`

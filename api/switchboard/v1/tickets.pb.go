@@ -640,9 +640,19 @@ type Ticket struct {
 	SuggestedUnit string `protobuf:"bytes,33,opt,name=suggested_unit,json=suggestedUnit,proto3" json:"suggested_unit,omitempty"`
 	// Dialed on an emergency linkage number (110/119/120/122): hand off at once.
 	Emergency bool `protobuf:"varint,34,opt,name=emergency,proto3" json:"emergency,omitempty"`
-	// What chose suggested_unit: "rule" (a routing rule) or "hotline" (the
-	// legacy number dialed); empty when there is no suggestion.
-	SuggestedBy   string `protobuf:"bytes,35,opt,name=suggested_by,json=suggestedBy,proto3" json:"suggested_by,omitempty"`
+	// What chose suggested_unit: "rule" (a routing rule), "hotline" (the
+	// legacy number dialed) or "model" (the unit model, confident enough);
+	// empty when there is no suggestion.
+	SuggestedBy string `protobuf:"bytes,35,opt,name=suggested_by,json=suggestedBy,proto3" json:"suggested_by,omitempty"`
+	// What intake's models proposed when the request was filed: the top three
+	// categories and units with calibrated confidence.
+	Suggestions *Suggestions `protobuf:"bytes,36,opt,name=suggestions,proto3" json:"suggestions,omitempty"`
+	// Entities found in the request text; phone and ID numbers among them are
+	// masked like the caller's.
+	Entities []*Entity `protobuf:"bytes,37,rep,name=entities,proto3" json:"entities,omitempty"`
+	// Only in the answer to CreateTicket: knowledge-base answers for the
+	// request and related tickets (same caller, near-duplicate text).
+	Assist        *IntakeAssist `protobuf:"bytes,38,opt,name=assist,proto3" json:"assist,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -922,6 +932,500 @@ func (x *Ticket) GetSuggestedBy() string {
 	return ""
 }
 
+func (x *Ticket) GetSuggestions() *Suggestions {
+	if x != nil {
+		return x.Suggestions
+	}
+	return nil
+}
+
+func (x *Ticket) GetEntities() []*Entity {
+	if x != nil {
+		return x.Entities
+	}
+	return nil
+}
+
+func (x *Ticket) GetAssist() *IntakeAssist {
+	if x != nil {
+		return x.Assist
+	}
+	return nil
+}
+
+// Suggestions are intake's proposals for a request.
+type Suggestions struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Categories []*Guess               `protobuf:"bytes,1,rep,name=categories,proto3" json:"categories,omitempty"`
+	Units      []*Guess               `protobuf:"bytes,2,rep,name=units,proto3" json:"units,omitempty"`
+	// The model version.
+	Model string `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
+	// The top category was confident enough to be taken without an operator.
+	Auto          bool `protobuf:"varint,4,opt,name=auto,proto3" json:"auto,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Suggestions) Reset() {
+	*x = Suggestions{}
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Suggestions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Suggestions) ProtoMessage() {}
+
+func (x *Suggestions) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Suggestions.ProtoReflect.Descriptor instead.
+func (*Suggestions) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Suggestions) GetCategories() []*Guess {
+	if x != nil {
+		return x.Categories
+	}
+	return nil
+}
+
+func (x *Suggestions) GetUnits() []*Guess {
+	if x != nil {
+		return x.Units
+	}
+	return nil
+}
+
+func (x *Suggestions) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *Suggestions) GetAuto() bool {
+	if x != nil {
+		return x.Auto
+	}
+	return false
+}
+
+// Guess is a category code or a unit id with its name and the estimated
+// probability that it is right.
+type Guess struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Confidence    float64                `protobuf:"fixed64,3,opt,name=confidence,proto3" json:"confidence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Guess) Reset() {
+	*x = Guess{}
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Guess) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Guess) ProtoMessage() {}
+
+func (x *Guess) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Guess.ProtoReflect.Descriptor instead.
+func (*Guess) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Guess) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *Guess) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Guess) GetConfidence() float64 {
+	if x != nil {
+		return x.Confidence
+	}
+	return 0
+}
+
+// Entity is a span of the request text (title, a newline, content), counted
+// in characters.
+type Entity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// phone, id_number, address, place, organisation, date, amount.
+	Type  string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Text  string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	Start int32  `protobuf:"varint,3,opt,name=start,proto3" json:"start,omitempty"`
+	End   int32  `protobuf:"varint,4,opt,name=end,proto3" json:"end,omitempty"`
+	// Normalised: phone digits, YYYY-MM-DD, yuan.
+	Value         string `protobuf:"bytes,5,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Entity) Reset() {
+	*x = Entity{}
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Entity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Entity) ProtoMessage() {}
+
+func (x *Entity) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Entity.ProtoReflect.Descriptor instead.
+func (*Entity) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Entity) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Entity) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Entity) GetStart() int32 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *Entity) GetEnd() int32 {
+	if x != nil {
+		return x.End
+	}
+	return 0
+}
+
+func (x *Entity) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+// IntakeAssist is what the operator sees next to a new request.
+type IntakeAssist struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Approved answers (答复口径) matching the request, best first.
+	Answers []*KnowledgeAnswer `protobuf:"bytes,1,rep,name=answers,proto3" json:"answers,omitempty"`
+	// Open tickets of the same caller, and near-duplicates at the same place.
+	Related       []*RelatedTicket `protobuf:"bytes,2,rep,name=related,proto3" json:"related,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IntakeAssist) Reset() {
+	*x = IntakeAssist{}
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IntakeAssist) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IntakeAssist) ProtoMessage() {}
+
+func (x *IntakeAssist) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IntakeAssist.ProtoReflect.Descriptor instead.
+func (*IntakeAssist) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *IntakeAssist) GetAnswers() []*KnowledgeAnswer {
+	if x != nil {
+		return x.Answers
+	}
+	return nil
+}
+
+func (x *IntakeAssist) GetRelated() []*RelatedTicket {
+	if x != nil {
+		return x.Related
+	}
+	return nil
+}
+
+type KnowledgeAnswer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Title         string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Answer        string                 `protobuf:"bytes,3,opt,name=answer,proto3" json:"answer,omitempty"`
+	Category      string                 `protobuf:"bytes,4,opt,name=category,proto3" json:"category,omitempty"`
+	Unit          string                 `protobuf:"bytes,5,opt,name=unit,proto3" json:"unit,omitempty"`
+	Score         float64                `protobuf:"fixed64,6,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KnowledgeAnswer) Reset() {
+	*x = KnowledgeAnswer{}
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KnowledgeAnswer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KnowledgeAnswer) ProtoMessage() {}
+
+func (x *KnowledgeAnswer) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KnowledgeAnswer.ProtoReflect.Descriptor instead.
+func (*KnowledgeAnswer) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *KnowledgeAnswer) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *KnowledgeAnswer) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *KnowledgeAnswer) GetAnswer() string {
+	if x != nil {
+		return x.Answer
+	}
+	return ""
+}
+
+func (x *KnowledgeAnswer) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *KnowledgeAnswer) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *KnowledgeAnswer) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+type RelatedTicket struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	TrackingNumber string                 `protobuf:"bytes,2,opt,name=tracking_number,json=trackingNumber,proto3" json:"tracking_number,omitempty"`
+	Title          string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	Score          float64                `protobuf:"fixed64,4,opt,name=score,proto3" json:"score,omitempty"`
+	// e.g. "same caller", "near-duplicate text 0.87", "same place".
+	Reasons       []string `protobuf:"bytes,5,rep,name=reasons,proto3" json:"reasons,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RelatedTicket) Reset() {
+	*x = RelatedTicket{}
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RelatedTicket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RelatedTicket) ProtoMessage() {}
+
+func (x *RelatedTicket) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RelatedTicket.ProtoReflect.Descriptor instead.
+func (*RelatedTicket) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RelatedTicket) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RelatedTicket) GetTrackingNumber() string {
+	if x != nil {
+		return x.TrackingNumber
+	}
+	return ""
+}
+
+func (x *RelatedTicket) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *RelatedTicket) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *RelatedTicket) GetReasons() []string {
+	if x != nil {
+		return x.Reasons
+	}
+	return nil
+}
+
+type AssistIntakeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ticket        *NewTicket             `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssistIntakeRequest) Reset() {
+	*x = AssistIntakeRequest{}
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssistIntakeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssistIntakeRequest) ProtoMessage() {}
+
+func (x *AssistIntakeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssistIntakeRequest.ProtoReflect.Descriptor instead.
+func (*AssistIntakeRequest) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AssistIntakeRequest) GetTicket() *NewTicket {
+	if x != nil {
+		return x.Ticket
+	}
+	return nil
+}
+
 // Event is one entry of a ticket's append-only history.
 type Event struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -945,7 +1449,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[4]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -957,7 +1461,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[4]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -970,7 +1474,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{4}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Event) GetTicketId() string {
@@ -1047,7 +1551,7 @@ type CreateTicketRequest struct {
 
 func (x *CreateTicketRequest) Reset() {
 	*x = CreateTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[5]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1563,7 @@ func (x *CreateTicketRequest) String() string {
 func (*CreateTicketRequest) ProtoMessage() {}
 
 func (x *CreateTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[5]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1576,7 @@ func (x *CreateTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTicketRequest.ProtoReflect.Descriptor instead.
 func (*CreateTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{5}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateTicketRequest) GetTicket() *NewTicket {
@@ -1099,7 +1603,7 @@ type GetTicketRequest struct {
 
 func (x *GetTicketRequest) Reset() {
 	*x = GetTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[6]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1615,7 @@ func (x *GetTicketRequest) String() string {
 func (*GetTicketRequest) ProtoMessage() {}
 
 func (x *GetTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[6]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1628,7 @@ func (x *GetTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTicketRequest.ProtoReflect.Descriptor instead.
 func (*GetTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{6}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetTicketRequest) GetId() string {
@@ -1156,7 +1660,7 @@ type ListTicketsRequest struct {
 
 func (x *ListTicketsRequest) Reset() {
 	*x = ListTicketsRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[7]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1168,7 +1672,7 @@ func (x *ListTicketsRequest) String() string {
 func (*ListTicketsRequest) ProtoMessage() {}
 
 func (x *ListTicketsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[7]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1181,7 +1685,7 @@ func (x *ListTicketsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketsRequest.ProtoReflect.Descriptor instead.
 func (*ListTicketsRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{7}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListTicketsRequest) GetPageSize() int32 {
@@ -1258,7 +1762,7 @@ type ListTicketsResponse struct {
 
 func (x *ListTicketsResponse) Reset() {
 	*x = ListTicketsResponse{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[8]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1270,7 +1774,7 @@ func (x *ListTicketsResponse) String() string {
 func (*ListTicketsResponse) ProtoMessage() {}
 
 func (x *ListTicketsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[8]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1283,7 +1787,7 @@ func (x *ListTicketsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketsResponse.ProtoReflect.Descriptor instead.
 func (*ListTicketsResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{8}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListTicketsResponse) GetTickets() []*Ticket {
@@ -1314,7 +1818,7 @@ type GetTicketStatsRequest struct {
 
 func (x *GetTicketStatsRequest) Reset() {
 	*x = GetTicketStatsRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[9]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1326,7 +1830,7 @@ func (x *GetTicketStatsRequest) String() string {
 func (*GetTicketStatsRequest) ProtoMessage() {}
 
 func (x *GetTicketStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[9]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1339,7 +1843,7 @@ func (x *GetTicketStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTicketStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetTicketStatsRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{9}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetTicketStatsRequest) GetState() []State {
@@ -1395,7 +1899,7 @@ type TicketStats struct {
 
 func (x *TicketStats) Reset() {
 	*x = TicketStats{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[10]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1407,7 +1911,7 @@ func (x *TicketStats) String() string {
 func (*TicketStats) ProtoMessage() {}
 
 func (x *TicketStats) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[10]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1420,7 +1924,7 @@ func (x *TicketStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketStats.ProtoReflect.Descriptor instead.
 func (*TicketStats) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{10}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TicketStats) GetByState() map[string]int64 {
@@ -1446,7 +1950,7 @@ type ListTicketEventsRequest struct {
 
 func (x *ListTicketEventsRequest) Reset() {
 	*x = ListTicketEventsRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[11]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1458,7 +1962,7 @@ func (x *ListTicketEventsRequest) String() string {
 func (*ListTicketEventsRequest) ProtoMessage() {}
 
 func (x *ListTicketEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[11]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1471,7 +1975,7 @@ func (x *ListTicketEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListTicketEventsRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{11}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListTicketEventsRequest) GetId() string {
@@ -1490,7 +1994,7 @@ type ListTicketEventsResponse struct {
 
 func (x *ListTicketEventsResponse) Reset() {
 	*x = ListTicketEventsResponse{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[12]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1502,7 +2006,7 @@ func (x *ListTicketEventsResponse) String() string {
 func (*ListTicketEventsResponse) ProtoMessage() {}
 
 func (x *ListTicketEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[12]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1515,7 +2019,7 @@ func (x *ListTicketEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListTicketEventsResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{12}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListTicketEventsResponse) GetEvents() []*Event {
@@ -1541,7 +2045,7 @@ type DispatchTicketRequest struct {
 
 func (x *DispatchTicketRequest) Reset() {
 	*x = DispatchTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[13]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1553,7 +2057,7 @@ func (x *DispatchTicketRequest) String() string {
 func (*DispatchTicketRequest) ProtoMessage() {}
 
 func (x *DispatchTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[13]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1566,7 +2070,7 @@ func (x *DispatchTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchTicketRequest.ProtoReflect.Descriptor instead.
 func (*DispatchTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{13}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DispatchTicketRequest) GetId() string {
@@ -1621,7 +2125,7 @@ type SignTicketRequest struct {
 
 func (x *SignTicketRequest) Reset() {
 	*x = SignTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[14]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1633,7 +2137,7 @@ func (x *SignTicketRequest) String() string {
 func (*SignTicketRequest) ProtoMessage() {}
 
 func (x *SignTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[14]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1646,7 +2150,7 @@ func (x *SignTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignTicketRequest.ProtoReflect.Descriptor instead.
 func (*SignTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{14}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SignTicketRequest) GetId() string {
@@ -1675,7 +2179,7 @@ type ReclassifyTicketRequest struct {
 
 func (x *ReclassifyTicketRequest) Reset() {
 	*x = ReclassifyTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[15]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1687,7 +2191,7 @@ func (x *ReclassifyTicketRequest) String() string {
 func (*ReclassifyTicketRequest) ProtoMessage() {}
 
 func (x *ReclassifyTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[15]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1700,7 +2204,7 @@ func (x *ReclassifyTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReclassifyTicketRequest.ProtoReflect.Descriptor instead.
 func (*ReclassifyTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{15}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReclassifyTicketRequest) GetId() string {
@@ -1735,7 +2239,7 @@ type ReturnTicketRequest struct {
 
 func (x *ReturnTicketRequest) Reset() {
 	*x = ReturnTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[16]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1747,7 +2251,7 @@ func (x *ReturnTicketRequest) String() string {
 func (*ReturnTicketRequest) ProtoMessage() {}
 
 func (x *ReturnTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[16]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1760,7 +2264,7 @@ func (x *ReturnTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnTicketRequest.ProtoReflect.Descriptor instead.
 func (*ReturnTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{16}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReturnTicketRequest) GetId() string {
@@ -1789,7 +2293,7 @@ type RequestExtensionRequest struct {
 
 func (x *RequestExtensionRequest) Reset() {
 	*x = RequestExtensionRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[17]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1801,7 +2305,7 @@ func (x *RequestExtensionRequest) String() string {
 func (*RequestExtensionRequest) ProtoMessage() {}
 
 func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[17]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1814,7 +2318,7 @@ func (x *RequestExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestExtensionRequest.ProtoReflect.Descriptor instead.
 func (*RequestExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{17}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RequestExtensionRequest) GetId() string {
@@ -1851,7 +2355,7 @@ type DecideExtensionRequest struct {
 
 func (x *DecideExtensionRequest) Reset() {
 	*x = DecideExtensionRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[18]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1863,7 +2367,7 @@ func (x *DecideExtensionRequest) String() string {
 func (*DecideExtensionRequest) ProtoMessage() {}
 
 func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[18]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1876,7 +2380,7 @@ func (x *DecideExtensionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideExtensionRequest.ProtoReflect.Descriptor instead.
 func (*DecideExtensionRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{18}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DecideExtensionRequest) GetId() string {
@@ -1919,7 +2423,7 @@ type SuperviseTicketRequest struct {
 
 func (x *SuperviseTicketRequest) Reset() {
 	*x = SuperviseTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[19]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1931,7 +2435,7 @@ func (x *SuperviseTicketRequest) String() string {
 func (*SuperviseTicketRequest) ProtoMessage() {}
 
 func (x *SuperviseTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[19]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1944,7 +2448,7 @@ func (x *SuperviseTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuperviseTicketRequest.ProtoReflect.Descriptor instead.
 func (*SuperviseTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{19}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SuperviseTicketRequest) GetId() string {
@@ -1979,7 +2483,7 @@ type ReplyTicketRequest struct {
 
 func (x *ReplyTicketRequest) Reset() {
 	*x = ReplyTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[20]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1991,7 +2495,7 @@ func (x *ReplyTicketRequest) String() string {
 func (*ReplyTicketRequest) ProtoMessage() {}
 
 func (x *ReplyTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[20]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2004,7 +2508,7 @@ func (x *ReplyTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyTicketRequest.ProtoReflect.Descriptor instead.
 func (*ReplyTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{20}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ReplyTicketRequest) GetId() string {
@@ -2033,7 +2537,7 @@ type VisitTicketRequest struct {
 
 func (x *VisitTicketRequest) Reset() {
 	*x = VisitTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[21]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2045,7 +2549,7 @@ func (x *VisitTicketRequest) String() string {
 func (*VisitTicketRequest) ProtoMessage() {}
 
 func (x *VisitTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[21]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2058,7 +2562,7 @@ func (x *VisitTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VisitTicketRequest.ProtoReflect.Descriptor instead.
 func (*VisitTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{21}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *VisitTicketRequest) GetId() string {
@@ -2099,7 +2603,7 @@ type ReopenTicketRequest struct {
 
 func (x *ReopenTicketRequest) Reset() {
 	*x = ReopenTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[22]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2111,7 +2615,7 @@ func (x *ReopenTicketRequest) String() string {
 func (*ReopenTicketRequest) ProtoMessage() {}
 
 func (x *ReopenTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[22]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2124,7 +2628,7 @@ func (x *ReopenTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenTicketRequest.ProtoReflect.Descriptor instead.
 func (*ReopenTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{22}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReopenTicketRequest) GetId() string {
@@ -2151,7 +2655,7 @@ type CloseTicketRequest struct {
 
 func (x *CloseTicketRequest) Reset() {
 	*x = CloseTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[23]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2163,7 +2667,7 @@ func (x *CloseTicketRequest) String() string {
 func (*CloseTicketRequest) ProtoMessage() {}
 
 func (x *CloseTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[23]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2176,7 +2680,7 @@ func (x *CloseTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseTicketRequest.ProtoReflect.Descriptor instead.
 func (*CloseTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{23}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CloseTicketRequest) GetId() string {
@@ -2204,7 +2708,7 @@ type AnswerTicketRequest struct {
 
 func (x *AnswerTicketRequest) Reset() {
 	*x = AnswerTicketRequest{}
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[24]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2216,7 +2720,7 @@ func (x *AnswerTicketRequest) String() string {
 func (*AnswerTicketRequest) ProtoMessage() {}
 
 func (x *AnswerTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_tickets_proto_msgTypes[24]
+	mi := &file_switchboard_v1_tickets_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2229,7 +2733,7 @@ func (x *AnswerTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerTicketRequest.ProtoReflect.Descriptor instead.
 func (*AnswerTicketRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{24}
+	return file_switchboard_v1_tickets_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AnswerTicketRequest) GetId() string {
@@ -2268,7 +2772,7 @@ const file_switchboard_v1_tickets_proto_rawDesc = "" +
 	"\blocation\x18\x06 \x01(\v2\x18.switchboard.v1.LocationR\blocation\x12\x1a\n" +
 	"\bcategory\x18\a \x01(\tR\bcategory\x12>\n" +
 	"\frequest_type\x18\b \x01(\x0e2\x1b.switchboard.v1.RequestTypeR\vrequestType\x121\n" +
-	"\aurgency\x18\t \x01(\x0e2\x17.switchboard.v1.UrgencyR\aurgency\"\x81\f\n" +
+	"\aurgency\x18\t \x01(\x0e2\x17.switchboard.v1.UrgencyR\aurgency\"\xaa\r\n" +
 	"\x06Ticket\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
 	"\x0ftracking_number\x18\x02 \x01(\tR\x0etrackingNumber\x12+\n" +
@@ -2311,8 +2815,48 @@ const file_switchboard_v1_tickets_proto_rawDesc = "" +
 	"\ahotline\x18  \x01(\tR\ahotline\x12%\n" +
 	"\x0esuggested_unit\x18! \x01(\tR\rsuggestedUnit\x12\x1c\n" +
 	"\temergency\x18\" \x01(\bR\temergency\x12!\n" +
-	"\fsuggested_by\x18# \x01(\tR\vsuggestedByB\v\n" +
-	"\t_resolved\"\x8e\x03\n" +
+	"\fsuggested_by\x18# \x01(\tR\vsuggestedBy\x12=\n" +
+	"\vsuggestions\x18$ \x01(\v2\x1b.switchboard.v1.SuggestionsR\vsuggestions\x122\n" +
+	"\bentities\x18% \x03(\v2\x16.switchboard.v1.EntityR\bentities\x124\n" +
+	"\x06assist\x18& \x01(\v2\x1c.switchboard.v1.IntakeAssistR\x06assistB\v\n" +
+	"\t_resolved\"\x9b\x01\n" +
+	"\vSuggestions\x125\n" +
+	"\n" +
+	"categories\x18\x01 \x03(\v2\x15.switchboard.v1.GuessR\n" +
+	"categories\x12+\n" +
+	"\x05units\x18\x02 \x03(\v2\x15.switchboard.v1.GuessR\x05units\x12\x14\n" +
+	"\x05model\x18\x03 \x01(\tR\x05model\x12\x12\n" +
+	"\x04auto\x18\x04 \x01(\bR\x04auto\"O\n" +
+	"\x05Guess\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1e\n" +
+	"\n" +
+	"confidence\x18\x03 \x01(\x01R\n" +
+	"confidence\"n\n" +
+	"\x06Entity\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12\x14\n" +
+	"\x05start\x18\x03 \x01(\x05R\x05start\x12\x10\n" +
+	"\x03end\x18\x04 \x01(\x05R\x03end\x12\x14\n" +
+	"\x05value\x18\x05 \x01(\tR\x05value\"\x82\x01\n" +
+	"\fIntakeAssist\x129\n" +
+	"\aanswers\x18\x01 \x03(\v2\x1f.switchboard.v1.KnowledgeAnswerR\aanswers\x127\n" +
+	"\arelated\x18\x02 \x03(\v2\x1d.switchboard.v1.RelatedTicketR\arelated\"\x95\x01\n" +
+	"\x0fKnowledgeAnswer\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12\x16\n" +
+	"\x06answer\x18\x03 \x01(\tR\x06answer\x12\x1a\n" +
+	"\bcategory\x18\x04 \x01(\tR\bcategory\x12\x12\n" +
+	"\x04unit\x18\x05 \x01(\tR\x04unit\x12\x14\n" +
+	"\x05score\x18\x06 \x01(\x01R\x05score\"\x8e\x01\n" +
+	"\rRelatedTicket\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
+	"\x0ftracking_number\x18\x02 \x01(\tR\x0etrackingNumber\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12\x14\n" +
+	"\x05score\x18\x04 \x01(\x01R\x05score\x12\x18\n" +
+	"\areasons\x18\x05 \x03(\tR\areasons\"H\n" +
+	"\x13AssistIntakeRequest\x121\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x19.switchboard.v1.NewTicketR\x06ticket\"\x8e\x03\n" +
 	"\x05Event\x12\x1b\n" +
 	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x16\n" +
@@ -2467,11 +3011,12 @@ const file_switchboard_v1_tickets_proto_rawDesc = "" +
 	"\x18SATISFACTION_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSATISFIED\x10\x01\x12\x17\n" +
 	"\x13BASICALLY_SATISFIED\x10\x02\x12\x10\n" +
-	"\fDISSATISFIED\x10\x032\xbb\x0f\n" +
+	"\fDISSATISFIED\x10\x032\xac\x10\n" +
 	"\rTicketService\x12h\n" +
 	"\fCreateTicket\x12#.switchboard.v1.CreateTicketRequest\x1a\x16.switchboard.v1.Ticket\"\x1b\x82\xd3\xe4\x93\x02\x15:\x06ticket\"\v/v1/tickets\x12_\n" +
 	"\tGetTicket\x12 .switchboard.v1.GetTicketRequest\x1a\x16.switchboard.v1.Ticket\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/tickets/{id}\x12k\n" +
 	"\vListTickets\x12\".switchboard.v1.ListTicketsRequest\x1a#.switchboard.v1.ListTicketsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/tickets\x12o\n" +
+	"\fAssistIntake\x12#.switchboard.v1.AssistIntakeRequest\x1a\x16.switchboard.v1.Ticket\"\"\x82\xd3\xe4\x93\x02\x1c:\x06ticket\"\x12/v1/tickets:assist\x12o\n" +
 	"\x0eGetTicketStats\x12%.switchboard.v1.GetTicketStatsRequest\x1a\x1b.switchboard.v1.TicketStats\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/stats/tickets\x12\x86\x01\n" +
 	"\x10ListTicketEvents\x12'.switchboard.v1.ListTicketEventsRequest\x1a(.switchboard.v1.ListTicketEventsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/tickets/{id}/events\x12u\n" +
 	"\x0eDispatchTicket\x12%.switchboard.v1.DispatchTicketRequest\x1a\x16.switchboard.v1.Ticket\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/tickets/{id}:dispatch\x12i\n" +
@@ -2501,7 +3046,7 @@ func file_switchboard_v1_tickets_proto_rawDescGZIP() []byte {
 }
 
 var file_switchboard_v1_tickets_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_switchboard_v1_tickets_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_switchboard_v1_tickets_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_switchboard_v1_tickets_proto_goTypes = []any{
 	(Channel)(0),                     // 0: switchboard.v1.Channel
 	(RequestType)(0),                 // 1: switchboard.v1.RequestType
@@ -2512,30 +3057,37 @@ var file_switchboard_v1_tickets_proto_goTypes = []any{
 	(*Location)(nil),                 // 6: switchboard.v1.Location
 	(*NewTicket)(nil),                // 7: switchboard.v1.NewTicket
 	(*Ticket)(nil),                   // 8: switchboard.v1.Ticket
-	(*Event)(nil),                    // 9: switchboard.v1.Event
-	(*CreateTicketRequest)(nil),      // 10: switchboard.v1.CreateTicketRequest
-	(*GetTicketRequest)(nil),         // 11: switchboard.v1.GetTicketRequest
-	(*ListTicketsRequest)(nil),       // 12: switchboard.v1.ListTicketsRequest
-	(*ListTicketsResponse)(nil),      // 13: switchboard.v1.ListTicketsResponse
-	(*GetTicketStatsRequest)(nil),    // 14: switchboard.v1.GetTicketStatsRequest
-	(*TicketStats)(nil),              // 15: switchboard.v1.TicketStats
-	(*ListTicketEventsRequest)(nil),  // 16: switchboard.v1.ListTicketEventsRequest
-	(*ListTicketEventsResponse)(nil), // 17: switchboard.v1.ListTicketEventsResponse
-	(*DispatchTicketRequest)(nil),    // 18: switchboard.v1.DispatchTicketRequest
-	(*SignTicketRequest)(nil),        // 19: switchboard.v1.SignTicketRequest
-	(*ReclassifyTicketRequest)(nil),  // 20: switchboard.v1.ReclassifyTicketRequest
-	(*ReturnTicketRequest)(nil),      // 21: switchboard.v1.ReturnTicketRequest
-	(*RequestExtensionRequest)(nil),  // 22: switchboard.v1.RequestExtensionRequest
-	(*DecideExtensionRequest)(nil),   // 23: switchboard.v1.DecideExtensionRequest
-	(*SuperviseTicketRequest)(nil),   // 24: switchboard.v1.SuperviseTicketRequest
-	(*ReplyTicketRequest)(nil),       // 25: switchboard.v1.ReplyTicketRequest
-	(*VisitTicketRequest)(nil),       // 26: switchboard.v1.VisitTicketRequest
-	(*ReopenTicketRequest)(nil),      // 27: switchboard.v1.ReopenTicketRequest
-	(*CloseTicketRequest)(nil),       // 28: switchboard.v1.CloseTicketRequest
-	(*AnswerTicketRequest)(nil),      // 29: switchboard.v1.AnswerTicketRequest
-	nil,                              // 30: switchboard.v1.Event.DetailsEntry
-	nil,                              // 31: switchboard.v1.TicketStats.ByStateEntry
-	(*timestamppb.Timestamp)(nil),    // 32: google.protobuf.Timestamp
+	(*Suggestions)(nil),              // 9: switchboard.v1.Suggestions
+	(*Guess)(nil),                    // 10: switchboard.v1.Guess
+	(*Entity)(nil),                   // 11: switchboard.v1.Entity
+	(*IntakeAssist)(nil),             // 12: switchboard.v1.IntakeAssist
+	(*KnowledgeAnswer)(nil),          // 13: switchboard.v1.KnowledgeAnswer
+	(*RelatedTicket)(nil),            // 14: switchboard.v1.RelatedTicket
+	(*AssistIntakeRequest)(nil),      // 15: switchboard.v1.AssistIntakeRequest
+	(*Event)(nil),                    // 16: switchboard.v1.Event
+	(*CreateTicketRequest)(nil),      // 17: switchboard.v1.CreateTicketRequest
+	(*GetTicketRequest)(nil),         // 18: switchboard.v1.GetTicketRequest
+	(*ListTicketsRequest)(nil),       // 19: switchboard.v1.ListTicketsRequest
+	(*ListTicketsResponse)(nil),      // 20: switchboard.v1.ListTicketsResponse
+	(*GetTicketStatsRequest)(nil),    // 21: switchboard.v1.GetTicketStatsRequest
+	(*TicketStats)(nil),              // 22: switchboard.v1.TicketStats
+	(*ListTicketEventsRequest)(nil),  // 23: switchboard.v1.ListTicketEventsRequest
+	(*ListTicketEventsResponse)(nil), // 24: switchboard.v1.ListTicketEventsResponse
+	(*DispatchTicketRequest)(nil),    // 25: switchboard.v1.DispatchTicketRequest
+	(*SignTicketRequest)(nil),        // 26: switchboard.v1.SignTicketRequest
+	(*ReclassifyTicketRequest)(nil),  // 27: switchboard.v1.ReclassifyTicketRequest
+	(*ReturnTicketRequest)(nil),      // 28: switchboard.v1.ReturnTicketRequest
+	(*RequestExtensionRequest)(nil),  // 29: switchboard.v1.RequestExtensionRequest
+	(*DecideExtensionRequest)(nil),   // 30: switchboard.v1.DecideExtensionRequest
+	(*SuperviseTicketRequest)(nil),   // 31: switchboard.v1.SuperviseTicketRequest
+	(*ReplyTicketRequest)(nil),       // 32: switchboard.v1.ReplyTicketRequest
+	(*VisitTicketRequest)(nil),       // 33: switchboard.v1.VisitTicketRequest
+	(*ReopenTicketRequest)(nil),      // 34: switchboard.v1.ReopenTicketRequest
+	(*CloseTicketRequest)(nil),       // 35: switchboard.v1.CloseTicketRequest
+	(*AnswerTicketRequest)(nil),      // 36: switchboard.v1.AnswerTicketRequest
+	nil,                              // 37: switchboard.v1.Event.DetailsEntry
+	nil,                              // 38: switchboard.v1.TicketStats.ByStateEntry
+	(*timestamppb.Timestamp)(nil),    // 39: google.protobuf.Timestamp
 }
 var file_switchboard_v1_tickets_proto_depIdxs = []int32{
 	0,  // 0: switchboard.v1.NewTicket.channel:type_name -> switchboard.v1.Channel
@@ -2549,71 +3101,81 @@ var file_switchboard_v1_tickets_proto_depIdxs = []int32{
 	6,  // 8: switchboard.v1.Ticket.location:type_name -> switchboard.v1.Location
 	1,  // 9: switchboard.v1.Ticket.request_type:type_name -> switchboard.v1.RequestType
 	2,  // 10: switchboard.v1.Ticket.urgency:type_name -> switchboard.v1.Urgency
-	32, // 11: switchboard.v1.Ticket.sign_by:type_name -> google.protobuf.Timestamp
-	32, // 12: switchboard.v1.Ticket.reply_by:type_name -> google.protobuf.Timestamp
+	39, // 11: switchboard.v1.Ticket.sign_by:type_name -> google.protobuf.Timestamp
+	39, // 12: switchboard.v1.Ticket.reply_by:type_name -> google.protobuf.Timestamp
 	4,  // 13: switchboard.v1.Ticket.satisfaction:type_name -> switchboard.v1.Satisfaction
-	32, // 14: switchboard.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
-	32, // 15: switchboard.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
-	32, // 16: switchboard.v1.Ticket.dispatch_time:type_name -> google.protobuf.Timestamp
-	32, // 17: switchboard.v1.Ticket.sign_time:type_name -> google.protobuf.Timestamp
-	32, // 18: switchboard.v1.Ticket.reply_time:type_name -> google.protobuf.Timestamp
-	32, // 19: switchboard.v1.Ticket.close_time:type_name -> google.protobuf.Timestamp
-	3,  // 20: switchboard.v1.Event.from_state:type_name -> switchboard.v1.State
-	3,  // 21: switchboard.v1.Event.to_state:type_name -> switchboard.v1.State
-	30, // 22: switchboard.v1.Event.details:type_name -> switchboard.v1.Event.DetailsEntry
-	32, // 23: switchboard.v1.Event.time:type_name -> google.protobuf.Timestamp
-	7,  // 24: switchboard.v1.CreateTicketRequest.ticket:type_name -> switchboard.v1.NewTicket
-	3,  // 25: switchboard.v1.ListTicketsRequest.state:type_name -> switchboard.v1.State
-	32, // 26: switchboard.v1.ListTicketsRequest.created_after:type_name -> google.protobuf.Timestamp
-	32, // 27: switchboard.v1.ListTicketsRequest.created_before:type_name -> google.protobuf.Timestamp
-	8,  // 28: switchboard.v1.ListTicketsResponse.tickets:type_name -> switchboard.v1.Ticket
-	3,  // 29: switchboard.v1.GetTicketStatsRequest.state:type_name -> switchboard.v1.State
-	32, // 30: switchboard.v1.GetTicketStatsRequest.created_after:type_name -> google.protobuf.Timestamp
-	32, // 31: switchboard.v1.GetTicketStatsRequest.created_before:type_name -> google.protobuf.Timestamp
-	31, // 32: switchboard.v1.TicketStats.by_state:type_name -> switchboard.v1.TicketStats.ByStateEntry
-	9,  // 33: switchboard.v1.ListTicketEventsResponse.events:type_name -> switchboard.v1.Event
-	2,  // 34: switchboard.v1.DispatchTicketRequest.urgency:type_name -> switchboard.v1.Urgency
-	32, // 35: switchboard.v1.SuperviseTicketRequest.reply_by:type_name -> google.protobuf.Timestamp
-	4,  // 36: switchboard.v1.VisitTicketRequest.satisfaction:type_name -> switchboard.v1.Satisfaction
-	10, // 37: switchboard.v1.TicketService.CreateTicket:input_type -> switchboard.v1.CreateTicketRequest
-	11, // 38: switchboard.v1.TicketService.GetTicket:input_type -> switchboard.v1.GetTicketRequest
-	12, // 39: switchboard.v1.TicketService.ListTickets:input_type -> switchboard.v1.ListTicketsRequest
-	14, // 40: switchboard.v1.TicketService.GetTicketStats:input_type -> switchboard.v1.GetTicketStatsRequest
-	16, // 41: switchboard.v1.TicketService.ListTicketEvents:input_type -> switchboard.v1.ListTicketEventsRequest
-	18, // 42: switchboard.v1.TicketService.DispatchTicket:input_type -> switchboard.v1.DispatchTicketRequest
-	19, // 43: switchboard.v1.TicketService.SignTicket:input_type -> switchboard.v1.SignTicketRequest
-	21, // 44: switchboard.v1.TicketService.ReturnTicket:input_type -> switchboard.v1.ReturnTicketRequest
-	22, // 45: switchboard.v1.TicketService.RequestExtension:input_type -> switchboard.v1.RequestExtensionRequest
-	23, // 46: switchboard.v1.TicketService.DecideExtension:input_type -> switchboard.v1.DecideExtensionRequest
-	24, // 47: switchboard.v1.TicketService.SuperviseTicket:input_type -> switchboard.v1.SuperviseTicketRequest
-	25, // 48: switchboard.v1.TicketService.ReplyTicket:input_type -> switchboard.v1.ReplyTicketRequest
-	26, // 49: switchboard.v1.TicketService.VisitTicket:input_type -> switchboard.v1.VisitTicketRequest
-	27, // 50: switchboard.v1.TicketService.ReopenTicket:input_type -> switchboard.v1.ReopenTicketRequest
-	28, // 51: switchboard.v1.TicketService.CloseTicket:input_type -> switchboard.v1.CloseTicketRequest
-	29, // 52: switchboard.v1.TicketService.AnswerTicket:input_type -> switchboard.v1.AnswerTicketRequest
-	20, // 53: switchboard.v1.TicketService.ReclassifyTicket:input_type -> switchboard.v1.ReclassifyTicketRequest
-	8,  // 54: switchboard.v1.TicketService.CreateTicket:output_type -> switchboard.v1.Ticket
-	8,  // 55: switchboard.v1.TicketService.GetTicket:output_type -> switchboard.v1.Ticket
-	13, // 56: switchboard.v1.TicketService.ListTickets:output_type -> switchboard.v1.ListTicketsResponse
-	15, // 57: switchboard.v1.TicketService.GetTicketStats:output_type -> switchboard.v1.TicketStats
-	17, // 58: switchboard.v1.TicketService.ListTicketEvents:output_type -> switchboard.v1.ListTicketEventsResponse
-	8,  // 59: switchboard.v1.TicketService.DispatchTicket:output_type -> switchboard.v1.Ticket
-	8,  // 60: switchboard.v1.TicketService.SignTicket:output_type -> switchboard.v1.Ticket
-	8,  // 61: switchboard.v1.TicketService.ReturnTicket:output_type -> switchboard.v1.Ticket
-	8,  // 62: switchboard.v1.TicketService.RequestExtension:output_type -> switchboard.v1.Ticket
-	8,  // 63: switchboard.v1.TicketService.DecideExtension:output_type -> switchboard.v1.Ticket
-	8,  // 64: switchboard.v1.TicketService.SuperviseTicket:output_type -> switchboard.v1.Ticket
-	8,  // 65: switchboard.v1.TicketService.ReplyTicket:output_type -> switchboard.v1.Ticket
-	8,  // 66: switchboard.v1.TicketService.VisitTicket:output_type -> switchboard.v1.Ticket
-	8,  // 67: switchboard.v1.TicketService.ReopenTicket:output_type -> switchboard.v1.Ticket
-	8,  // 68: switchboard.v1.TicketService.CloseTicket:output_type -> switchboard.v1.Ticket
-	8,  // 69: switchboard.v1.TicketService.AnswerTicket:output_type -> switchboard.v1.Ticket
-	8,  // 70: switchboard.v1.TicketService.ReclassifyTicket:output_type -> switchboard.v1.Ticket
-	54, // [54:71] is the sub-list for method output_type
-	37, // [37:54] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	39, // 14: switchboard.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
+	39, // 15: switchboard.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
+	39, // 16: switchboard.v1.Ticket.dispatch_time:type_name -> google.protobuf.Timestamp
+	39, // 17: switchboard.v1.Ticket.sign_time:type_name -> google.protobuf.Timestamp
+	39, // 18: switchboard.v1.Ticket.reply_time:type_name -> google.protobuf.Timestamp
+	39, // 19: switchboard.v1.Ticket.close_time:type_name -> google.protobuf.Timestamp
+	9,  // 20: switchboard.v1.Ticket.suggestions:type_name -> switchboard.v1.Suggestions
+	11, // 21: switchboard.v1.Ticket.entities:type_name -> switchboard.v1.Entity
+	12, // 22: switchboard.v1.Ticket.assist:type_name -> switchboard.v1.IntakeAssist
+	10, // 23: switchboard.v1.Suggestions.categories:type_name -> switchboard.v1.Guess
+	10, // 24: switchboard.v1.Suggestions.units:type_name -> switchboard.v1.Guess
+	13, // 25: switchboard.v1.IntakeAssist.answers:type_name -> switchboard.v1.KnowledgeAnswer
+	14, // 26: switchboard.v1.IntakeAssist.related:type_name -> switchboard.v1.RelatedTicket
+	7,  // 27: switchboard.v1.AssistIntakeRequest.ticket:type_name -> switchboard.v1.NewTicket
+	3,  // 28: switchboard.v1.Event.from_state:type_name -> switchboard.v1.State
+	3,  // 29: switchboard.v1.Event.to_state:type_name -> switchboard.v1.State
+	37, // 30: switchboard.v1.Event.details:type_name -> switchboard.v1.Event.DetailsEntry
+	39, // 31: switchboard.v1.Event.time:type_name -> google.protobuf.Timestamp
+	7,  // 32: switchboard.v1.CreateTicketRequest.ticket:type_name -> switchboard.v1.NewTicket
+	3,  // 33: switchboard.v1.ListTicketsRequest.state:type_name -> switchboard.v1.State
+	39, // 34: switchboard.v1.ListTicketsRequest.created_after:type_name -> google.protobuf.Timestamp
+	39, // 35: switchboard.v1.ListTicketsRequest.created_before:type_name -> google.protobuf.Timestamp
+	8,  // 36: switchboard.v1.ListTicketsResponse.tickets:type_name -> switchboard.v1.Ticket
+	3,  // 37: switchboard.v1.GetTicketStatsRequest.state:type_name -> switchboard.v1.State
+	39, // 38: switchboard.v1.GetTicketStatsRequest.created_after:type_name -> google.protobuf.Timestamp
+	39, // 39: switchboard.v1.GetTicketStatsRequest.created_before:type_name -> google.protobuf.Timestamp
+	38, // 40: switchboard.v1.TicketStats.by_state:type_name -> switchboard.v1.TicketStats.ByStateEntry
+	16, // 41: switchboard.v1.ListTicketEventsResponse.events:type_name -> switchboard.v1.Event
+	2,  // 42: switchboard.v1.DispatchTicketRequest.urgency:type_name -> switchboard.v1.Urgency
+	39, // 43: switchboard.v1.SuperviseTicketRequest.reply_by:type_name -> google.protobuf.Timestamp
+	4,  // 44: switchboard.v1.VisitTicketRequest.satisfaction:type_name -> switchboard.v1.Satisfaction
+	17, // 45: switchboard.v1.TicketService.CreateTicket:input_type -> switchboard.v1.CreateTicketRequest
+	18, // 46: switchboard.v1.TicketService.GetTicket:input_type -> switchboard.v1.GetTicketRequest
+	19, // 47: switchboard.v1.TicketService.ListTickets:input_type -> switchboard.v1.ListTicketsRequest
+	15, // 48: switchboard.v1.TicketService.AssistIntake:input_type -> switchboard.v1.AssistIntakeRequest
+	21, // 49: switchboard.v1.TicketService.GetTicketStats:input_type -> switchboard.v1.GetTicketStatsRequest
+	23, // 50: switchboard.v1.TicketService.ListTicketEvents:input_type -> switchboard.v1.ListTicketEventsRequest
+	25, // 51: switchboard.v1.TicketService.DispatchTicket:input_type -> switchboard.v1.DispatchTicketRequest
+	26, // 52: switchboard.v1.TicketService.SignTicket:input_type -> switchboard.v1.SignTicketRequest
+	28, // 53: switchboard.v1.TicketService.ReturnTicket:input_type -> switchboard.v1.ReturnTicketRequest
+	29, // 54: switchboard.v1.TicketService.RequestExtension:input_type -> switchboard.v1.RequestExtensionRequest
+	30, // 55: switchboard.v1.TicketService.DecideExtension:input_type -> switchboard.v1.DecideExtensionRequest
+	31, // 56: switchboard.v1.TicketService.SuperviseTicket:input_type -> switchboard.v1.SuperviseTicketRequest
+	32, // 57: switchboard.v1.TicketService.ReplyTicket:input_type -> switchboard.v1.ReplyTicketRequest
+	33, // 58: switchboard.v1.TicketService.VisitTicket:input_type -> switchboard.v1.VisitTicketRequest
+	34, // 59: switchboard.v1.TicketService.ReopenTicket:input_type -> switchboard.v1.ReopenTicketRequest
+	35, // 60: switchboard.v1.TicketService.CloseTicket:input_type -> switchboard.v1.CloseTicketRequest
+	36, // 61: switchboard.v1.TicketService.AnswerTicket:input_type -> switchboard.v1.AnswerTicketRequest
+	27, // 62: switchboard.v1.TicketService.ReclassifyTicket:input_type -> switchboard.v1.ReclassifyTicketRequest
+	8,  // 63: switchboard.v1.TicketService.CreateTicket:output_type -> switchboard.v1.Ticket
+	8,  // 64: switchboard.v1.TicketService.GetTicket:output_type -> switchboard.v1.Ticket
+	20, // 65: switchboard.v1.TicketService.ListTickets:output_type -> switchboard.v1.ListTicketsResponse
+	8,  // 66: switchboard.v1.TicketService.AssistIntake:output_type -> switchboard.v1.Ticket
+	22, // 67: switchboard.v1.TicketService.GetTicketStats:output_type -> switchboard.v1.TicketStats
+	24, // 68: switchboard.v1.TicketService.ListTicketEvents:output_type -> switchboard.v1.ListTicketEventsResponse
+	8,  // 69: switchboard.v1.TicketService.DispatchTicket:output_type -> switchboard.v1.Ticket
+	8,  // 70: switchboard.v1.TicketService.SignTicket:output_type -> switchboard.v1.Ticket
+	8,  // 71: switchboard.v1.TicketService.ReturnTicket:output_type -> switchboard.v1.Ticket
+	8,  // 72: switchboard.v1.TicketService.RequestExtension:output_type -> switchboard.v1.Ticket
+	8,  // 73: switchboard.v1.TicketService.DecideExtension:output_type -> switchboard.v1.Ticket
+	8,  // 74: switchboard.v1.TicketService.SuperviseTicket:output_type -> switchboard.v1.Ticket
+	8,  // 75: switchboard.v1.TicketService.ReplyTicket:output_type -> switchboard.v1.Ticket
+	8,  // 76: switchboard.v1.TicketService.VisitTicket:output_type -> switchboard.v1.Ticket
+	8,  // 77: switchboard.v1.TicketService.ReopenTicket:output_type -> switchboard.v1.Ticket
+	8,  // 78: switchboard.v1.TicketService.CloseTicket:output_type -> switchboard.v1.Ticket
+	8,  // 79: switchboard.v1.TicketService.AnswerTicket:output_type -> switchboard.v1.Ticket
+	8,  // 80: switchboard.v1.TicketService.ReclassifyTicket:output_type -> switchboard.v1.Ticket
+	63, // [63:81] is the sub-list for method output_type
+	45, // [45:63] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_tickets_proto_init() }
@@ -2622,15 +3184,15 @@ func file_switchboard_v1_tickets_proto_init() {
 		return
 	}
 	file_switchboard_v1_tickets_proto_msgTypes[3].OneofWrappers = []any{}
-	file_switchboard_v1_tickets_proto_msgTypes[7].OneofWrappers = []any{}
-	file_switchboard_v1_tickets_proto_msgTypes[9].OneofWrappers = []any{}
+	file_switchboard_v1_tickets_proto_msgTypes[14].OneofWrappers = []any{}
+	file_switchboard_v1_tickets_proto_msgTypes[16].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_tickets_proto_rawDesc), len(file_switchboard_v1_tickets_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   27,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

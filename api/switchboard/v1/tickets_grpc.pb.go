@@ -25,6 +25,7 @@ const (
 	TicketService_CreateTicket_FullMethodName     = "/switchboard.v1.TicketService/CreateTicket"
 	TicketService_GetTicket_FullMethodName        = "/switchboard.v1.TicketService/GetTicket"
 	TicketService_ListTickets_FullMethodName      = "/switchboard.v1.TicketService/ListTickets"
+	TicketService_AssistIntake_FullMethodName     = "/switchboard.v1.TicketService/AssistIntake"
 	TicketService_GetTicketStats_FullMethodName   = "/switchboard.v1.TicketService/GetTicketStats"
 	TicketService_ListTicketEvents_FullMethodName = "/switchboard.v1.TicketService/ListTicketEvents"
 	TicketService_DispatchTicket_FullMethodName   = "/switchboard.v1.TicketService/DispatchTicket"
@@ -61,6 +62,10 @@ type TicketServiceClient interface {
 	// ListTickets lists tickets, newest first, with filters and keyset pagination.
 	ListTickets(ctx context.Context, in *ListTicketsRequest, opts ...grpc.CallOption) (*ListTicketsResponse, error)
 	// ListTicketEvents returns the append-only history of one ticket, oldest first.
+	// AssistIntake previews what intake would suggest for a request without
+	// filing it: categories, units, entities, knowledge-base answers and
+	// related tickets (for the operator's screen while the call goes on).
+	AssistIntake(ctx context.Context, in *AssistIntakeRequest, opts ...grpc.CallOption) (*Ticket, error)
 	// GetTicketStats counts the tickets the caller may read aggregates of (a
 	// leader: their unit and the units below it), by state. Filters as in
 	// ListTickets.
@@ -135,6 +140,16 @@ func (c *ticketServiceClient) ListTickets(ctx context.Context, in *ListTicketsRe
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListTicketsResponse)
 	err := c.cc.Invoke(ctx, TicketService_ListTickets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ticketServiceClient) AssistIntake(ctx context.Context, in *AssistIntakeRequest, opts ...grpc.CallOption) (*Ticket, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Ticket)
+	err := c.cc.Invoke(ctx, TicketService_AssistIntake_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -301,6 +316,10 @@ type TicketServiceServer interface {
 	// ListTickets lists tickets, newest first, with filters and keyset pagination.
 	ListTickets(context.Context, *ListTicketsRequest) (*ListTicketsResponse, error)
 	// ListTicketEvents returns the append-only history of one ticket, oldest first.
+	// AssistIntake previews what intake would suggest for a request without
+	// filing it: categories, units, entities, knowledge-base answers and
+	// related tickets (for the operator's screen while the call goes on).
+	AssistIntake(context.Context, *AssistIntakeRequest) (*Ticket, error)
 	// GetTicketStats counts the tickets the caller may read aggregates of (a
 	// leader: their unit and the units below it), by state. Filters as in
 	// ListTickets.
@@ -359,6 +378,9 @@ func (UnimplementedTicketServiceServer) GetTicket(context.Context, *GetTicketReq
 }
 func (UnimplementedTicketServiceServer) ListTickets(context.Context, *ListTicketsRequest) (*ListTicketsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTickets not implemented")
+}
+func (UnimplementedTicketServiceServer) AssistIntake(context.Context, *AssistIntakeRequest) (*Ticket, error) {
+	return nil, status.Error(codes.Unimplemented, "method AssistIntake not implemented")
 }
 func (UnimplementedTicketServiceServer) GetTicketStats(context.Context, *GetTicketStatsRequest) (*TicketStats, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetTicketStats not implemented")
@@ -473,6 +495,24 @@ func _TicketService_ListTickets_Handler(srv interface{}, ctx context.Context, de
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(TicketServiceServer).ListTickets(ctx, req.(*ListTicketsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TicketService_AssistIntake_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AssistIntakeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TicketServiceServer).AssistIntake(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TicketService_AssistIntake_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TicketServiceServer).AssistIntake(ctx, req.(*AssistIntakeRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -747,6 +787,10 @@ var TicketService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTickets",
 			Handler:    _TicketService_ListTickets_Handler,
+		},
+		{
+			MethodName: "AssistIntake",
+			Handler:    _TicketService_AssistIntake_Handler,
 		},
 		{
 			MethodName: "GetTicketStats",

@@ -40,6 +40,7 @@ bench: build
 
 # A longer fuzz run of the parsers of untrusted input.
 fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzExtract -fuzztime=60s ./entity/
 	$(GO) test -run='^$$' -fuzz=FuzzRESTIntake -fuzztime=60s ./gateway/server/
 	$(GO) test -run='^$$' -fuzz=FuzzNormalize -fuzztime=60s ./gateway/intake/
 	$(GO) test -run='^$$' -fuzz=FuzzLoadCalendar -fuzztime=30s ./gateway/deadline/

@@ -5,10 +5,16 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
 
 	"github.com/switchboard12345/switchboard/classify"
 	"github.com/switchboard12345/switchboard/gateway/assist"
+	"github.com/switchboard12345/switchboard/entity"
 	"github.com/switchboard12345/switchboard/gateway/config"
+	"github.com/switchboard12345/switchboard/gateway/ticket"
 	"github.com/switchboard12345/switchboard/registry"
 )
 
@@ -43,5 +49,52 @@ func buildAssistant(ctx context.Context, cfg config.Config, routes func() *regis
 	if um != nil {
 		a.Unit, a.UnitVersion = um, uv
 	}
+	a.Extractor = &extractor{routes: routes}
 	return a, nil
+}
+
+// extractor finds entities with package entity, taking the registry's unit
+// names (and their short forms) as known places.
+type extractor struct {
+	routes func() *registry.Snapshot
+	mu     sync.Mutex
+	rev    uint64
+	places []string
+}
+
+func (x *extractor) Extract(text string, now time.Time) []ticket.Entity {
+	es := entity.Extract(text, entity.Options{Now: now, Places: x.knownPlaces()})
+	out := make([]ticket.Entity, len(es))
+	for i, e := range es {
+		out[i] = ticket.Entity{Type: string(e.Type), Text: e.Text, Start: e.Start, End: e.End, Value: e.Value}
+	}
+	return out
+}
+
+// knownPlaces are the names of the registry's territorial units, without
+// their office suffixes (天河区人民政府 → 天河区), rebuilt when the
+// registry changes.
+func (x *extractor) knownPlaces() []string {
+	snap := x.routes()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.places != nil && snap.Revision == x.rev {
+		return x.places
+	}
+	units, _ := snap.Units(context.Background())
+	places := []string{}
+	for _, u := range units {
+		switch u.Kind {
+		case "province", "city", "district", "street", "community":
+			name := u.Name
+			for _, suffix := range []string{"人民政府", "办事处", "居民委员会"} {
+				name = strings.TrimSuffix(name, suffix)
+			}
+			if utf8.RuneCountInString(name) >= 2 {
+				places = append(places, name)
+			}
+		}
+	}
+	x.places, x.rev = places, snap.Revision
+	return places
 }

@@ -24,10 +24,14 @@ Usage:
   switchboard dispatch <status|dead-letters|redrive> [flags]
   switchboard inbox <list|claim|ack> --unit UNIT [flags]
   switchboard auth <whoami|principal|grant|revoke|policy|who-can-see|can|token|audit> [flags]
+  switchboard category <list|show|search|import|versions> [flags]   the category tree (taxonomy)
+  switchboard kb <search|show|list|add|update|delete|import> [flags]   the knowledge base (答复口径)
   switchboard bench intake [flags]     intake throughput and latency
   switchboard bench dispatch [flags]   zero loss under kill -9, isolation, breaker, retries, delivery latency
   switchboard bench access [flags]     Enforce latency and filtered pages over a generated province (up to 10M tickets)
+  switchboard bench kb [flags]         knowledge-base search latency over 10,000 entries, and its relevance
   switchboard classify <train|eval|predict> [flags]   learn text → category/unit from past tickets
+  switchboard entities <extract|eval> [flags]   phones, IDs, addresses, places, organisations, dates, amounts in a text
   switchboard version
 
 Run "switchboard <command> -h" for a command's flags.
@@ -79,10 +83,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return inboxCmd(ctx, args[1:], stdout, stderr)
 	case "auth":
 		return authCmd(ctx, args[1:], stdout, stderr)
+	case "category", "categories":
+		return categoryCmd(ctx, args[1:], stdout, stderr)
+	case "kb":
+		return kbCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "classify":
 		return classifyCmd(ctx, args[1:], stdout, stderr)
+	case "entities":
+		return entitiesCmd(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "switchboard", version)
 		return nil

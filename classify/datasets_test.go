@@ -93,6 +93,6 @@ func TestShangluoTemporalRouting(t *testing.T) {
 	t.Logf("Shangluo: trained on %d letters, tested on %d newer: accuracy %.4f (always county %.4f), macro-F1 %.4f",
 		len(train), len(test), r.Accuracy, base, r.MacroF1)
 	if r.Accuracy < 0.45 {
-		t.Errorf("accuracy %.4f, want ≥ 0.45 (measured 0.55)", r.Accuracy)
+		t.Errorf("accuracy %.4f, want ≥ 0.45 (measured 0.545)", r.Accuracy)
 	}
 }

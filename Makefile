@@ -40,6 +40,7 @@ bench: build
 
 # A longer fuzz run of the parsers of untrusted input.
 fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzText -fuzztime=60s ./related/
 	$(GO) test -run='^$$' -fuzz=FuzzExtract -fuzztime=60s ./entity/
 	$(GO) test -run='^$$' -fuzz=FuzzRESTIntake -fuzztime=60s ./gateway/server/
 	$(GO) test -run='^$$' -fuzz=FuzzNormalize -fuzztime=60s ./gateway/intake/

@@ -40,6 +40,9 @@ bench: build
 
 # A longer fuzz run of the parsers of untrusted input.
 fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=30s ./taxonomy/
+	$(GO) test -run='^$$' -fuzz=FuzzParseEntries -fuzztime=30s ./kb/
+	$(GO) test -run='^$$' -fuzz=FuzzSearch -fuzztime=30s ./kb/
 	$(GO) test -run='^$$' -fuzz=FuzzText -fuzztime=60s ./related/
 	$(GO) test -run='^$$' -fuzz=FuzzExtract -fuzztime=60s ./entity/
 	$(GO) test -run='^$$' -fuzz=FuzzRESTIntake -fuzztime=60s ./gateway/server/

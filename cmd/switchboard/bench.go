@@ -33,6 +33,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "access" {
 		return benchAccessCmd(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "kb" {
+		return benchKBCmd(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "intake" {
 		fmt.Fprintln(stderr, "Usage: switchboard bench intake [--duration D] [--clients 16,64]")
 		fmt.Fprintln(stderr, "       switchboard bench dispatch [--scenario all]")

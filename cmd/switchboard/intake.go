@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -11,11 +12,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchboard12345/switchboard/classify"
-	"github.com/switchboard12345/switchboard/gateway/assist"
 	"github.com/switchboard12345/switchboard/entity"
+	"github.com/switchboard12345/switchboard/gateway/assist"
 	"github.com/switchboard12345/switchboard/gateway/config"
+	"github.com/switchboard12345/switchboard/gateway/service"
 	"github.com/switchboard12345/switchboard/gateway/ticket"
+	"github.com/switchboard12345/switchboard/kb"
 	"github.com/switchboard12345/switchboard/registry"
+	"github.com/switchboard12345/switchboard/taxonomy"
 )
 
 // buildAssistant assembles the smart intake from the configured models and
@@ -97,4 +101,59 @@ func (x *extractor) knownPlaces() []string {
 	}
 	x.places, x.rev = places, snap.Revision
 	return places
+}
+
+// knowledge adapts the knowledge-base service to assist.Knowledge.
+type knowledge struct {
+	svc *service.Knowledge
+	log *slog.Logger
+}
+
+func (k knowledge) Search(text string, n int, at time.Time) []assist.Answer {
+	hits, _, err := k.svc.Search(context.Background(), kb.Query{Text: text, K: n, At: at})
+	if err != nil {
+		k.log.Warn("knowledge search at intake failed", "err", err)
+		return nil
+	}
+	out := make([]assist.Answer, len(hits))
+	for i, h := range hits {
+		out[i] = assist.Answer{ID: h.Entry.ID, Title: h.Entry.Title, Answer: h.Entry.Answer, Category: h.Entry.Category, Unit: h.Entry.Unit,
+			Score: math.Round(h.Score*1e4) / 1e4}
+	}
+	return out
+}
+
+// categories resolves a model's labels against the current taxonomy: a
+// label that is a code, or the name of a category (the highest level
+// bearing it: a model trained on 一级分类 names maps to first-level codes).
+type categories struct {
+	svc *service.Taxonomy
+	mu  sync.Mutex
+	at  time.Time
+	t   *taxonomy.Tree
+}
+
+func (c *categories) Resolve(label string) (string, string, bool) {
+	c.mu.Lock()
+	if c.t == nil || time.Since(c.at) > 5*time.Second {
+		if t, _, err := c.svc.Tree(context.Background(), 0); err == nil {
+			c.t = t
+		}
+		c.at = time.Now()
+	}
+	t := c.t
+	c.mu.Unlock()
+	if t == nil {
+		return "", "", false
+	}
+	if cat, ok := t.Get(label); ok {
+		return cat.Code, cat.Name, true
+	}
+	best := taxonomy.Category{}
+	for _, cat := range t.All() {
+		if cat.Name == label && (best.Code == "" || cat.Level < best.Level) {
+			best = cat
+		}
+	}
+	return best.Code, best.Name, best.Code != ""
 }

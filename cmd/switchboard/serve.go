@@ -30,6 +30,7 @@ import (
 	"github.com/switchboard12345/switchboard/internal/ids"
 	"github.com/switchboard12345/switchboard/registry"
 	"github.com/switchboard12345/switchboard/registry/consul"
+	"github.com/switchboard12345/switchboard/related"
 	"github.com/switchboard12345/switchboard/store"
 	"github.com/switchboard12345/switchboard/store/sqlstore"
 )
@@ -88,12 +89,14 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 
 // app is everything serve wires together.
 type app struct {
-	store  store.Store
-	auth   store.Auth
-	authz  *authz.Authorizer
-	newID  func(time.Time) string
-	source registry.Source
-	routes *registry.Live
+	store store.Store
+	auth  store.Auth
+	authz *authz.Authorizer
+	newID func(time.Time) string
+	// related keeps the related-ticket index of intake current.
+	related *relatedTickets
+	source  registry.Source
+	routes  *registry.Live
 	// register, if set, registers this gateway in the Consul catalog once it
 	// listens, returning the deregistration.
 	register func(ctx context.Context, httpAddr string) (func(context.Context) error, error)
@@ -187,6 +190,10 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		st.Close()
 		return nil, err
 	}
+	if err := seedReference(ctx, st, demo, log); err != nil {
+		st.Close()
+		return nil, err
+	}
 	authn, az, err := accessDeps(ctx, cfg, st, routes.Snapshot, log)
 	if err != nil {
 		st.Close()
@@ -206,8 +213,22 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		st.Close()
 		return nil, err
 	}
+	taxonomyAPI := service.NewTaxonomy(service.TaxonomyConfig{Store: st, Audit: st, Now: time.Now, Logger: log})
+	knowledgeAPI := service.NewKnowledge(service.KnowledgeConfig{
+		Store: st, Taxonomy: taxonomyAPI, Audit: st, Now: time.Now, NewID: idSource.New, Logger: log,
+	})
+	assistant.Categories = &categories{svc: taxonomyAPI}
+	assistant.Knowledge = knowledge{svc: knowledgeAPI, log: log}
+	rel := &relatedTickets{ix: related.New(related.Options{Window: cfg.Intake.RelatedWindow, Now: time.Now}), st: st,
+		window: cfg.Intake.RelatedWindow, log: log.With("component", "related")}
+	if err := rel.load(ctx, time.Now()); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("loading the related-ticket index: %w", err)
+	}
+	assistant.Related = rel
 	tickets := service.New(service.Config{
 		Assist:         assistant,
+		OnCreate:       rel.add,
 		Store:          st,
 		Machine:        lifecycle.New(policy),
 		Routes:         routes.Snapshot,
@@ -249,6 +270,7 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 			Logger: log.With("component", "statuspoll"), Metrics: metrics,
 		})
 	}
+
 	srv, err := server.New(server.Options{
 		HTTPAddr:      cfg.HTTP.Addr,
 		GRPCAddr:      cfg.GRPC.Addr,
@@ -264,18 +286,20 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 		AuthAPI: service.NewAccess(service.AccessConfig{
 			Authz: az, Store: st, Tickets: st, Units: routes.Snapshot, Now: time.Now, NewID: idSource.New, Logger: log,
 		}),
-		Guard:    gd.Unary,
-		Store:    st,
-		Logger:   log,
-		Registry: metrics,
-		Degraded: routes.Degraded,
-		Handlers: map[string]http.Handler{statusback.Pattern: webhook},
+		TaxonomyAPI:  taxonomyAPI,
+		KnowledgeAPI: knowledgeAPI,
+		Guard:        gd.Unary,
+		Store:        st,
+		Logger:       log,
+		Registry:     metrics,
+		Degraded:     routes.Degraded,
+		Handlers:     map[string]http.Handler{statusback.Pattern: webhook},
 	})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	a := &app{store: st, auth: st, authz: az, newID: idSource.New, source: source, routes: routes, tickets: tickets, server: srv, dispatcher: dispatcher, poller: poller}
+	a := &app{store: st, auth: st, authz: az, newID: idSource.New, related: rel, source: source, routes: routes, tickets: tickets, server: srv, dispatcher: dispatcher, poller: poller}
 	if consulSource != nil && cfg.Registry.Consul.Register {
 		a.register = func(ctx context.Context, httpAddr string) (func(context.Context) error, error) {
 			host, portText, _ := net.SplitHostPort(httpAddr)
@@ -345,6 +369,7 @@ func serve(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 	}
 	go a.routes.Run(ctx)
 	go a.authz.Run(ctx)
+	go a.related.follow(ctx, 2*time.Second)
 	if a.dispatcher != nil {
 		// The dispatcher stops after the server (it may still deliver what
 		// the last requests wrote) and before the store closes.

@@ -105,6 +105,21 @@ var rules = map[string]rule{
 	pb.AuthService_ListTokens_FullMethodName:      systemRule(authz.AdminPolicy),
 	pb.AuthService_RevokeToken_FullMethodName:     systemRule(authz.AdminPolicy),
 	pb.AuthService_ListAudit_FullMethodName:       systemRule(authz.AdminPolicy),
+
+	// Reference data: every principal reads the taxonomy and reads and
+	// searches the knowledge base; administrators manage both.
+	pb.TaxonomyService_ListTaxonomyVersions_FullMethodName: {on: onAnyone},
+	pb.TaxonomyService_ListCategories_FullMethodName:       {on: onAnyone},
+	pb.TaxonomyService_GetCategory_FullMethodName:          {on: onAnyone},
+	pb.TaxonomyService_SearchCategories_FullMethodName:     {on: onAnyone},
+	pb.TaxonomyService_ImportTaxonomy_FullMethodName:       systemRule(authz.AdminRegistry),
+	pb.KnowledgeService_GetEntry_FullMethodName:            {on: onAnyone},
+	pb.KnowledgeService_ListEntries_FullMethodName:         {on: onAnyone},
+	pb.KnowledgeService_SearchEntries_FullMethodName:       {on: onAnyone},
+	pb.KnowledgeService_CreateEntry_FullMethodName:         systemRule(authz.AdminRegistry),
+	pb.KnowledgeService_UpdateEntry_FullMethodName:         systemRule(authz.AdminRegistry),
+	pb.KnowledgeService_DeleteEntry_FullMethodName:         systemRule(authz.AdminRegistry),
+	pb.KnowledgeService_ImportEntries_FullMethodName:       systemRule(authz.AdminRegistry),
 }
 
 // HasRule reports whether method has an access rule (for the wiring test).

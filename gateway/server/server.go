@@ -45,6 +45,10 @@ type Options struct {
 	DispatchAPI pb.DispatchServiceServer
 	// AuthAPI, if set, serves the access administration API too.
 	AuthAPI pb.AuthServiceServer
+	// TaxonomyAPI and KnowledgeAPI, if set, serve the category tree and the
+	// knowledge base too.
+	TaxonomyAPI  pb.TaxonomyServiceServer
+	KnowledgeAPI pb.KnowledgeServiceServer
 	// Guard authenticates and authorizes every call (guard.Guard.Unary). It
 	// runs for gRPC calls and, through an in-process connection, for REST
 	// calls alike. Required.
@@ -122,6 +126,12 @@ func New(o Options) (*Server, error) {
 	if o.AuthAPI != nil {
 		register(&pb.AuthService_ServiceDesc, o.AuthAPI)
 	}
+	if o.TaxonomyAPI != nil {
+		register(&pb.TaxonomyService_ServiceDesc, o.TaxonomyAPI)
+	}
+	if o.KnowledgeAPI != nil {
+		register(&pb.KnowledgeService_ServiceDesc, o.KnowledgeAPI)
+	}
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
@@ -148,6 +158,16 @@ func New(o Options) (*Server, error) {
 	}
 	if o.AuthAPI != nil {
 		regs = append(regs, func() error { return pb.RegisterAuthServiceHandlerClient(ctx, gw, pb.NewAuthServiceClient(conn)) })
+	}
+	if o.TaxonomyAPI != nil {
+		regs = append(regs, func() error {
+			return pb.RegisterTaxonomyServiceHandlerClient(ctx, gw, pb.NewTaxonomyServiceClient(conn))
+		})
+	}
+	if o.KnowledgeAPI != nil {
+		regs = append(regs, func() error {
+			return pb.RegisterKnowledgeServiceHandlerClient(ctx, gw, pb.NewKnowledgeServiceClient(conn))
+		})
 	}
 	for _, reg := range regs {
 		if err := reg(); err != nil {

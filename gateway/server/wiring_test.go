@@ -44,7 +44,8 @@ import (
 )
 
 // services are the API's services, as registered by the server.
-var services = []*grpc.ServiceDesc{&pb.TicketService_ServiceDesc, &pb.RegistryService_ServiceDesc, &pb.DispatchService_ServiceDesc, &pb.AuthService_ServiceDesc}
+var services = []*grpc.ServiceDesc{&pb.TicketService_ServiceDesc, &pb.RegistryService_ServiceDesc, &pb.DispatchService_ServiceDesc, &pb.AuthService_ServiceDesc,
+	&pb.TaxonomyService_ServiceDesc, &pb.KnowledgeService_ServiceDesc}
 
 // wired is one complete server (every service, the example province and
 // policy, the demo principals) with a deterministic clock and id source, so
@@ -102,7 +103,10 @@ func newWired(t *testing.T) *wired {
 		RegistryAPI: service.NewRegistry(service.RegistryConfig{Source: st.Registry(), Routes: routes, Store: st, Now: clk.Now}),
 		DispatchAPI: service.NewDispatch(service.DispatchConfig{Outbox: st, Inbox: st, Routes: routes, Now: clk.Now}),
 		AuthAPI:     service.NewAccess(service.AccessConfig{Authz: ta.Authz, Store: st, Tickets: st, Units: routes, Now: clk.Now, NewID: newID}),
-		Guard:       ta.Guard.Unary,
+		TaxonomyAPI: service.NewTaxonomy(service.TaxonomyConfig{Store: st, Audit: st, Now: clk.Now}),
+		KnowledgeAPI: service.NewKnowledge(service.KnowledgeConfig{Store: st, Audit: st, Now: clk.Now, NewID: newID,
+			Taxonomy: service.NewTaxonomy(service.TaxonomyConfig{Store: st, Now: clk.Now})}),
+		Guard: ta.Guard.Unary,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -344,6 +348,20 @@ func TestRESTAndGRPCEnforceIdentically(t *testing.T) {
 		pb.AuthService_ListTokens_FullMethodName:      {&pb.ListTokensRequest{Principal: "demo-leader"}},
 		pb.AuthService_RevokeToken_FullMethodName:     {&pb.RevokeTokenRequest{Id: "no-such-token"}},
 		pb.AuthService_ListAudit_FullMethodName:       {&pb.ListAuditRequest{PageSize: 5}},
+
+		pb.TaxonomyService_ImportTaxonomy_FullMethodName:       {&pb.ImportTaxonomyRequest{Content: "code,level,name,parent\n01,1,城乡建设,\n0102,2,城市建设和市政管理,01\n010213,3,燃气供应,0102\n", Source: "wiring.csv"}},
+		pb.TaxonomyService_ListTaxonomyVersions_FullMethodName: {&pb.ListTaxonomyVersionsRequest{}},
+		pb.TaxonomyService_ListCategories_FullMethodName:       {&pb.ListCategoriesRequest{}, &pb.ListCategoriesRequest{Parent: "0102"}},
+		pb.TaxonomyService_GetCategory_FullMethodName:          {&pb.GetCategoryRequest{Code: "010213"}},
+		pb.TaxonomyService_SearchCategories_FullMethodName:     {&pb.SearchCategoriesRequest{Query: "燃气"}},
+
+		pb.KnowledgeService_CreateEntry_FullMethodName:   {&pb.CreateEntryRequest{Entry: &pb.KnowledgeEntry{Id: "kb-wiring-gas", Title: "燃气泄漏报修", Answer: "请立即关闭阀门、打开门窗，到室外拨打燃气公司抢修电话。", Category: "010213", Keywords: []string{"燃气"}}}},
+		pb.KnowledgeService_GetEntry_FullMethodName:      {&pb.GetEntryRequest{Id: "kb-wiring-gas"}, &pb.GetEntryRequest{Id: "no-such-entry"}},
+		pb.KnowledgeService_UpdateEntry_FullMethodName:   {&pb.UpdateEntryRequest{Id: "kb-wiring-gas", Entry: &pb.KnowledgeEntry{Title: "燃气泄漏怎么办", Answer: "关阀门、开门窗、到室外报修。", Category: "010213"}}},
+		pb.KnowledgeService_DeleteEntry_FullMethodName:   {&pb.DeleteEntryRequest{Id: "no-such-entry"}},
+		pb.KnowledgeService_ListEntries_FullMethodName:   {&pb.ListEntriesRequest{PageSize: 10}},
+		pb.KnowledgeService_SearchEntries_FullMethodName: {&pb.SearchEntriesRequest{Text: "家里燃气泄漏了怎么办"}},
+		pb.KnowledgeService_ImportEntries_FullMethodName: {&pb.ImportEntriesRequest{Content: "entries:\n  - {id: kb-noise, title: 夜间施工噪音, answer: 夜间施工须取得证明并公告。}\n"}},
 	}
 	for _, sd := range services {
 		for _, m := range sd.Methods {

@@ -13,7 +13,7 @@ import (
 	"github.com/switchboard12345/switchboard/classify"
 )
 
-const classifyUsage = `Usage: switchboard classify <train|eval|predict> [flags]
+const classifyUsage = `Usage: switchboard classify <train|eval|predict|feedback> [flags]
 
   train    learn text → label from a CSV of past tickets and save a model
            --data FILE --text-column COLS --label-column COL --out MODEL
@@ -22,13 +22,16 @@ const classifyUsage = `Usage: switchboard classify <train|eval|predict> [flags]
            --model MODEL --data FILE --text-column COLS --label-column COL
   predict  print a model's top suggestions for a text
            --model MODEL --text TEXT [--k 3]
+  feedback export the operators' confirmations and corrections of intake's
+           suggestions from the store, as the next training's CSV
+           --out FILE [--field category|unit] [--config FILE] [--data DIR]
 
 COLS is a comma-separated list of columns joined (by a newline) into one text.
 The CSV files are UTF-8 with a header row. Run "switchboard classify <action> -h"
 for every flag.
 `
 
-func classifyCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func classifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, classifyUsage)
 		return usageError{"classify: an action is needed: train, eval or predict"}
@@ -40,6 +43,8 @@ func classifyCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 		return classifyEval(args[1:], stdout, stderr)
 	case "predict":
 		return classifyPredict(args[1:], stdout, stderr)
+	case "feedback":
+		return classifyFeedback(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, classifyUsage)
 		return nil

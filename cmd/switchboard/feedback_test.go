@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
+	"github.com/switchboard12345/switchboard/gateway/config"
+)
+
+// TestIntakeSuggestsAndFeedbackExports: a model trained from a CSV with one
+// command is served; a request filed in Chinese comes back with the top
+// three categories, its entities and knowledge answers; the operator's
+// correction is exported as the next training's data.
+func TestIntakeSuggestsAndFeedbackExports(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	model := filepath.Join(dir, "category.sbm")
+	var out, errb bytes.Buffer
+	if err := run(ctx, []string{"classify", "train", "--data", "../../classify/testdata/tickets.csv", "--text-column", "title,body",
+		"--label-column", "category", "--out", model}, &out, &errb); err != nil {
+		t.Fatalf("classify train: %v\n%s", err, errb.String())
+	}
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.HTTP.Addr, cfg.GRPC.Addr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Dispatch.Deliver = false
+	cfg.Intake.CategoryModel = model
+	a, err := build(ctx, cfg, true, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := a.tickets.CreateTicket(ctx, &pb.CreateTicketRequest{Ticket: &pb.NewTicket{
+		Channel: pb.Channel_PHONE, Caller: &pb.Caller{Name: "陈女士", Phone: "13800138000"}, RequestType: pb.RequestType_COMPLAINT,
+		Title: "小区楼下烧烤店油烟扰民", Content: "我家楼下烧烤店每天晚上油烟很大，窗户都不敢开，联系电话13912345678，请环保部门处理。"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sug := tk.GetSuggestions().GetCategories()
+	if len(sug) != 3 || sug[0].GetConfidence() < sug[1].GetConfidence() || tk.GetSuggestions().GetModel() == "" {
+		t.Fatalf("suggestions %v", tk.GetSuggestions())
+	}
+	var phone bool
+	for _, e := range tk.GetEntities() {
+		phone = phone || (e.GetType() == "phone" && e.GetValue() == "13912345678")
+	}
+	if !phone || len(tk.GetAssist().GetAnswers()) == 0 {
+		t.Fatalf("entities %v, assist %v", tk.GetEntities(), tk.GetAssist())
+	}
+	// The operator files it under another category than the top suggestion.
+	other := sug[1].GetCode()
+	if _, err := a.tickets.ReclassifyTicket(ctx, &pb.ReclassifyTicketRequest{Id: tk.GetId(), Category: other, Reason: "更正分类"}); err != nil {
+		t.Fatal(err)
+	}
+	a.store.Close()
+	out.Reset()
+	errb.Reset()
+	if err := run(context.Background(), []string{"classify", "feedback", "--data", dir, "--out", "-"}, &out, &errb); err != nil {
+		t.Fatalf("classify feedback: %v\n%s", err, errb.String())
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[1][2] != other || rows[1][3] != sug[0].GetCode() || rows[1][5] != "true" {
+		t.Fatalf("feedback rows %q (want label %s, suggested %s, corrected)", rows, other, sug[0].GetCode())
+	}
+}

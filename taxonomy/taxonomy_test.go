@@ -114,6 +114,9 @@ func TestSharedAttachment1(t *testing.T) {
 	path := filepath.Join("..", "..", "shared", "datasets", "teddy2020c", "attachment1_taxonomy.csv")
 	data, err := os.ReadFile(path)
 	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true makes the shared data mandatory: %v", err)
+		}
 		t.Skipf("skipping: %v (the shared data sets are not here)", err)
 	}
 	tree, err := taxonomy.Parse(data, taxonomy.FormatAuto)
@@ -165,6 +168,9 @@ func TestSharedJSON(t *testing.T) {
 	t.Parallel()
 	data, err := os.ReadFile(filepath.Join("..", "..", "shared", "domain", "categories-petition-3level.json"))
 	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true makes the shared data mandatory: %v", err)
+		}
 		t.Skipf("skipping: %v (the shared domain data is not here)", err)
 	}
 	tree, err := taxonomy.Parse(data, taxonomy.FormatAuto)

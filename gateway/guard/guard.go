@@ -26,6 +26,7 @@ import (
 
 	"github.com/switchboard12345/switchboard/gateway/auth"
 	"github.com/switchboard12345/switchboard/gateway/authz"
+	"github.com/switchboard12345/switchboard/gateway/ticket"
 	"github.com/switchboard12345/switchboard/internal/errs"
 	"github.com/switchboard12345/switchboard/store"
 )
@@ -117,7 +118,8 @@ func (g *Guard) Unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, 
 		return nil, g.fail(ctx, err)
 	}
 	ctx = auth.WithPrincipal(ctx, p)
-	if err := g.check(ctx, p, r, req); err != nil {
+	ctx, err = g.check(ctx, p, r, req)
+	if err != nil {
 		switch {
 		case errs.Is(err, errs.Permission):
 			g.count("denied")
@@ -141,41 +143,60 @@ func (g *Guard) Unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, 
 
 func (g *Guard) fail(ctx context.Context, err error) error { return g.Status(ctx, g.Log, err) }
 
-// check applies rule r to the call.
-func (g *Guard) check(ctx context.Context, p store.Principal, r rule, req any) error {
+// check applies rule r to the call. For a ticket it returns ctx carrying
+// the ticket it read (Loaded), so a read does not read it twice.
+func (g *Guard) check(ctx context.Context, p store.Principal, r rule, req any) (context.Context, error) {
 	switch r.on {
 	case onAnyone, onList:
-		return nil
+		return ctx, nil
 	case onSystem:
 		if !g.Authz.Allowed(p.ID, r.action, authz.SystemObject()) {
-			return denied(r.action, "the province")
+			return ctx, denied(r.action, "the province")
 		}
-		return nil
+		return ctx, nil
 	case onUnit:
 		u := r.unit(req)
 		if !g.Authz.Allowed(p.ID, r.action, authz.UnitObject(u)) {
-			return denied(r.action, "unit "+u)
+			return ctx, denied(r.action, "unit "+u)
 		}
-		return nil
+		return ctx, nil
 	case onTicket:
 		ref := r.ticket(req)
 		if ref == "" {
-			return errs.Invalidf("id", "required")
+			return ctx, errs.Invalidf("id", "required")
 		}
 		t, err := g.Tickets.GetTicket(ctx, ref)
 		if err != nil {
-			return err // NotFound for a missing ticket
+			return ctx, err // NotFound for a missing ticket
 		}
 		o := authz.TicketObject(t.HandlingUnit, t.CoHandlingUnits, t.Category)
 		if !g.Authz.Allowed(p.ID, authz.View, o) {
-			return errHidden // exactly what a missing ticket answers
+			return ctx, errHidden // exactly what a missing ticket answers
 		}
 		if r.action != authz.View && !g.Authz.Allowed(p.ID, r.action, o) {
-			return denied(r.action, "ticket "+ref)
+			return ctx, denied(r.action, "ticket "+ref)
 		}
-		return nil
+		return context.WithValue(ctx, loadedKey{}, loaded{ref: ref, t: t}), nil
 	}
-	return errs.E(errs.Permission, "refused")
+	return ctx, errs.E(errs.Permission, "refused")
+}
+
+type loadedKey struct{}
+
+type loaded struct {
+	ref string
+	t   ticket.Ticket
+}
+
+// Loaded returns the ticket the guard read to check the call, if ref names
+// it: a read-only method may answer with it instead of reading it again
+// (an update reads it again in its own transaction).
+func Loaded(ctx context.Context, ref string) (ticket.Ticket, bool) {
+	l, ok := ctx.Value(loadedKey{}).(loaded)
+	if !ok || l.ref != ref {
+		return ticket.Ticket{}, false
+	}
+	return l.t, true
 }
 
 // errHidden answers for a ticket the caller may not see: store.ErrNotFound,

@@ -342,9 +342,12 @@ func (s *Tickets) GetTicket(ctx context.Context, req *pb.GetTicketRequest) (*pb.
 	if err := requireID(req.GetId()); err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	t, err := s.store.GetTicket(ctx, req.GetId())
-	if err != nil {
-		return nil, s.fail(ctx, err)
+	t, ok := guard.Loaded(ctx, req.GetId()) // read by the access check
+	if !ok {
+		var err error
+		if t, err = s.store.GetTicket(ctx, req.GetId()); err != nil {
+			return nil, s.fail(ctx, err)
+		}
 	}
 	return toProto(&t, s.clock()), nil
 }

@@ -6,7 +6,11 @@ import (
 	"encoding/csv"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
 	"github.com/switchboard12345/switchboard/gateway/config"
@@ -51,6 +55,13 @@ func TestIntakeSuggestsAndFeedbackExports(t *testing.T) {
 	}
 	if !phone || len(tk.GetAssist().GetAnswers()) == 0 {
 		t.Fatalf("entities %v, assist %v", tk.GetEntities(), tk.GetAssist())
+	}
+	// A category code the taxonomy does not hold is refused, naming the field.
+	_, err = a.tickets.CreateTicket(ctx, &pb.CreateTicketRequest{Ticket: &pb.NewTicket{
+		Channel: pb.Channel_PHONE, Caller: &pb.Caller{Phone: "13800138000"}, RequestType: pb.RequestType_HELP,
+		Title: "路灯不亮", Content: "小区路灯坏了。", Category: "999999"}})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "category") {
+		t.Fatalf("unknown category code: %v", err)
 	}
 	// The operator files it under another category than the top suggestion.
 	other := sug[1].GetCode()

@@ -229,6 +229,7 @@ func build(ctx context.Context, cfg config.Config, demo bool, log *slog.Logger) 
 	tickets := service.New(service.Config{
 		Assist:         assistant,
 		OnCreate:       rel.add,
+		Taxonomy:       taxonomyAPI,
 		Store:          st,
 		Machine:        lifecycle.New(policy),
 		Routes:         routes.Snapshot,

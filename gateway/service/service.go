@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/switchboard12345/switchboard/internal/errs"
 	"github.com/switchboard12345/switchboard/registry"
 	"github.com/switchboard12345/switchboard/store"
+	"github.com/switchboard12345/switchboard/taxonomy"
 )
 
 // Tickets is the TicketService.
@@ -42,6 +44,10 @@ type Tickets struct {
 	legacy  LegacyCounter
 	auto    bool
 	assist  *assist.Assistant
+	tax     *Taxonomy
+	taxMu   sync.Mutex
+	taxTree *taxonomy.Tree // the current tree, looked up at most every taxEvery
+	taxAt   time.Time
 	// onCreate, if set, hears of every ticket created (the related-tickets
 	// index).
 	onCreate func(ticket.Ticket)
@@ -71,6 +77,9 @@ type Config struct {
 	Assist *assist.Assistant
 	// OnCreate, if set, is called with every ticket created.
 	OnCreate func(ticket.Ticket)
+	// Taxonomy, if set, is the category tree codes are checked against
+	// (once one has been imported): a code it does not hold is refused.
+	Taxonomy *Taxonomy
 }
 
 // RetiredNumbers is the policy for requests arriving on a retired number.
@@ -95,7 +104,7 @@ func New(c Config) *Tickets {
 		c.RetiredNumbers = RefuseRetired
 	}
 	return &Tickets{store: c.Store, machine: c.Machine, routes: c.Routes, retired: c.RetiredNumbers,
-		now: c.Now, newID: c.NewID, log: c.Logger, legacy: c.Legacy, auto: c.AutoDispatch, assist: c.Assist, onCreate: c.OnCreate}
+		now: c.Now, newID: c.NewID, log: c.Logger, legacy: c.Legacy, auto: c.AutoDispatch, assist: c.Assist, onCreate: c.OnCreate, tax: c.Taxonomy}
 }
 
 // Metadata keys the service reads. The REST mux maps the HTTP headers
@@ -107,6 +116,33 @@ const (
 
 // MaxIdempotencyKey bounds the idempotency key, in bytes.
 const MaxIdempotencyKey = 200
+
+// taxEvery is how long the current taxonomy is taken as known before it is
+// looked up again (an import shows within this time).
+const taxEvery = 2 * time.Second
+
+// checkCategory refuses a category code the current taxonomy does not hold;
+// without a taxonomy every well-formed code is accepted.
+func (s *Tickets) checkCategory(ctx context.Context, field, code string) error {
+	if s.tax == nil || code == "" {
+		return nil
+	}
+	s.taxMu.Lock()
+	if s.taxTree == nil || time.Since(s.taxAt) > taxEvery {
+		if t, _, err := s.tax.treeOrEmpty(ctx, 0); err == nil {
+			s.taxTree, s.taxAt = t, time.Now()
+		}
+	}
+	t := s.taxTree
+	s.taxMu.Unlock()
+	if t == nil || t.Len() == 0 {
+		return nil
+	}
+	if _, ok := t.Get(code); !ok {
+		return errs.Invalidf(field, "unknown category code %q: not in the current taxonomy (GET /v1/categories)", code)
+	}
+	return nil
+}
 
 // clock returns the current time at millisecond precision, as stored.
 func (s *Tickets) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
@@ -154,6 +190,9 @@ func (s *Tickets) CreateTicket(ctx context.Context, req *pb.CreateTicketRequest)
 	}
 	t, err := intake.Normalize(toIntake(req.GetTicket()))
 	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if err := s.checkCategory(ctx, "category", t.Category); err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	fingerprint := intake.Fingerprint(t) // of the request as sent, before intake fills anything
@@ -635,6 +674,9 @@ func (s *Tickets) DispatchTicket(ctx context.Context, req *pb.DispatchTicketRequ
 		if !validCategory(c) {
 			return nil, s.fail(ctx, errs.Invalidf("category", "must be a taxonomy code of 2 to 12 digits, got %q", c))
 		}
+		if err := s.checkCategory(ctx, "category", c); err != nil {
+			return nil, s.fail(ctx, err)
+		}
 	}
 	return s.act(ctx, req.GetId(), lifecycle.Command{
 		Action:          lifecycle.Dispatch,
@@ -657,6 +699,9 @@ func (s *Tickets) ReclassifyTicket(ctx context.Context, req *pb.ReclassifyTicket
 		return nil, s.fail(ctx, errs.Invalidf("category", "required"))
 	case !validCategory(c):
 		return nil, s.fail(ctx, errs.Invalidf("category", "must be a taxonomy code of 2 to 12 digits, got %q", c))
+	}
+	if err := s.checkCategory(ctx, "category", req.GetCategory()); err != nil {
+		return nil, s.fail(ctx, err)
 	}
 	return s.act(ctx, req.GetId(), lifecycle.Command{Action: lifecycle.Reclassify, Category: req.GetCategory(), Reason: req.GetReason()})
 }

@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"google.golang.org/protobuf/proto"
+
 	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
 	"github.com/switchboard12345/switchboard/gateway/authz"
 	"github.com/switchboard12345/switchboard/gateway/service"
@@ -25,6 +27,9 @@ const authUsage = `Usage: switchboard auth <action> [flags]
   principal add ID --name N --unit U [--kind user|service]
                                  create a user (default) or a backend's service account
   principal list                 every principal
+  principal update ID [--name N] [--unit U]
+  principal disable ID | principal enable ID
+                                 a disabled principal's tokens and JWTs are refused
   grant PRINCIPAL ROLE UNIT      grant a role in a unit (a policy line "g, PRINCIPAL, ROLE, UNIT")
   revoke PRINCIPAL ROLE UNIT     take it away
   policy show                    every policy line and the revision in force
@@ -57,7 +62,7 @@ Every action over the API but whoami needs the admin_policy permission.
 
 // authSubactions are the actions that take a second word.
 var authSubactions = map[string]string{
-	"principal": "add or list",
+	"principal": "add, list, update, disable or enable",
 	"policy":    "show, add, remove, import or export",
 	"token":     "create, list or revoke",
 }
@@ -118,6 +123,37 @@ func authCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			_, err = fmt.Fprintf(stdout, "created %s %s %s in %s; grant it a role with: switchboard auth grant %s ROLE UNIT\n",
 				p.GetKind(), p.GetId(), p.GetName(), p.GetUnit(), p.GetId())
+			return err
+		}
+	case "principal update", "principal disable", "principal enable":
+		minPos, maxPos, what = 1, 1, "principal id"
+		if action == "principal update" {
+			fs.StringVar(&name, "name", "", "new display name")
+			fs.StringVar(&unit, "unit", "", "new unit")
+		}
+		call = func(ctx context.Context, c pb.AuthServiceClient, pos []string) error {
+			req := &pb.UpdatePrincipalRequest{Id: pos[0]}
+			switch action {
+			case "principal disable":
+				req.Disabled = proto.Bool(true)
+			case "principal enable":
+				req.Disabled = proto.Bool(false)
+			}
+			if name != "" {
+				req.Name = proto.String(name)
+			}
+			if unit != "" {
+				req.Unit = proto.String(unit)
+			}
+			p, err := c.UpdatePrincipal(ctx, req)
+			if err != nil {
+				return describe(err)
+			}
+			state := "enabled"
+			if p.GetDisabled() {
+				state = "disabled (its tokens are refused)"
+			}
+			_, err = fmt.Fprintf(stdout, "%s %s in %s, %s\n", p.GetId(), p.GetName(), p.GetUnit(), state)
 			return err
 		}
 	case "principal list":

@@ -126,6 +126,17 @@ func TestAdminCLIManagesAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantIn(me, "u-lina", "李娜")
+	// A disabled principal's tokens are refused; enabled again, they work.
+	wantIn(sb("auth", "principal", "disable", "u-lina"), "disabled")
+	if _, _, err := sbAs(secret, "auth", "whoami"); err == nil || !strings.Contains(err.Error(), "Unauthenticated") {
+		t.Fatalf("a disabled principal's token still works: %v", err)
+	}
+	wantIn(sb("auth", "principal", "enable", "u-lina"), "enabled")
+	wantIn(sb("auth", "principal", "update", "u-lina", "--name", "李娜（天河）"), "李娜（天河）")
+	wantIn(sb("auth", "audit", "--action", "principal.update"), "u-lina")
+	if _, _, err := sbAs(secret, "auth", "whoami"); err != nil {
+		t.Fatalf("enabled again: %v", err)
+	}
 	listed := sb("auth", "token", "list", "u-lina")
 	wantIn(listed, "天河区工单系统对接", "active")
 	if strings.Contains(listed, secret) {

@@ -93,6 +93,7 @@ var rules = map[string]rule{
 	pb.AuthService_WhoAmI_FullMethodName:          {on: onAnyone},
 	pb.AuthService_CreatePrincipal_FullMethodName: systemRule(authz.AdminPolicy),
 	pb.AuthService_ListPrincipals_FullMethodName:  systemRule(authz.AdminPolicy),
+	pb.AuthService_UpdatePrincipal_FullMethodName: systemRule(authz.AdminPolicy),
 	pb.AuthService_GrantRole_FullMethodName:       systemRule(authz.AdminPolicy),
 	pb.AuthService_RevokeRole_FullMethodName:      systemRule(authz.AdminPolicy),
 	pb.AuthService_GetPolicy_FullMethodName:       systemRule(authz.AdminPolicy),

@@ -336,6 +336,7 @@ func TestRESTAndGRPCEnforceIdentically(t *testing.T) {
 		pb.AuthService_WhoAmI_FullMethodName:          {&pb.WhoAmIRequest{}},
 		pb.AuthService_CreatePrincipal_FullMethodName: {&pb.CreatePrincipalRequest{Principal: &pb.Principal{Id: "u-lina", Name: "李娜", Unit: "fs-chancheng"}}},
 		pb.AuthService_ListPrincipals_FullMethodName:  {&pb.ListPrincipalsRequest{}},
+		pb.AuthService_UpdatePrincipal_FullMethodName: {&pb.UpdatePrincipalRequest{Id: "u-lina", Name: proto.String("李娜（石湾）")}},
 		pb.AuthService_GrantRole_FullMethodName:       {&pb.GrantRoleRequest{Principal: "u-lina", Role: "unit_staff", Unit: "fs-chancheng"}},
 		pb.AuthService_RevokeRole_FullMethodName:      {&pb.RevokeRoleRequest{Principal: "u-lina", Role: "unit_staff", Unit: "fs-chancheng"}},
 		pb.AuthService_GetPolicy_FullMethodName:       {&pb.GetPolicyRequest{}},

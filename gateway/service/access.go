@@ -93,6 +93,7 @@ var principalID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 // Audit log actions of the AuthService.
 const (
 	AuditPrincipalCreate = "principal.create"
+	AuditPrincipalUpdate = "principal.update"
 	AuditPolicyGrant     = "policy.grant"
 	AuditPolicyRevoke    = "policy.revoke"
 	AuditPolicyChange    = "policy.change"
@@ -212,6 +213,69 @@ func (s *Access) WhoAmI(ctx context.Context, _ *pb.WhoAmIRequest) (*pb.WhoAmIRes
 	}
 	return &pb.WhoAmIResponse{Principal: principalToProto(p), Grants: grantsToProto(s.authz.Grants(p.ID)),
 		PolicyRevision: s.authz.Revision()}, nil
+}
+
+// UpdatePrincipal implements pb.AuthServiceServer: a new name or unit, or
+// disabled (its tokens are refused within the token cache's time) or
+// enabled again. The change is audited.
+func (s *Access) UpdatePrincipal(ctx context.Context, req *pb.UpdatePrincipalRequest) (*pb.Principal, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	snap, err := s.snapshot()
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	var v errs.Violations
+	checkPrincipalID(&v, "id", req.GetId())
+	if req.Name != nil {
+		switch n := utf8.RuneCountInString(strings.TrimSpace(req.GetName())); {
+		case n == 0:
+			v.Add("name", "must not be empty")
+		case strings.ContainsFunc(req.GetName(), unicode.IsControl):
+			v.Add("name", "must be printable text")
+		case n > MaxPrincipalName:
+			v.Add("name", "must be at most %d characters, got %d", MaxPrincipalName, n)
+		}
+	}
+	if req.Unit != nil {
+		checkUnit(ctx, &v, snap, "unit", req.GetUnit())
+	}
+	if req.Name == nil && req.Unit == nil && req.Disabled == nil {
+		v.Add("name", "nothing to change: give name, unit or disabled")
+	}
+	if err := v.Err(); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	p, err := s.store.GetPrincipal(ctx, req.GetId())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	var changes []string
+	if req.Name != nil && strings.TrimSpace(req.GetName()) != p.Name {
+		p.Name = strings.TrimSpace(req.GetName())
+		changes = append(changes, "name "+p.Name)
+	}
+	if req.Unit != nil && req.GetUnit() != p.Unit {
+		p.Unit = req.GetUnit()
+		changes = append(changes, "unit "+p.Unit)
+	}
+	if req.Disabled != nil && req.GetDisabled() != p.Disabled {
+		p.Disabled = req.GetDisabled()
+		changes = append(changes, map[bool]string{true: "disabled", false: "enabled"}[p.Disabled])
+	}
+	if len(changes) == 0 {
+		return principalToProto(p), nil
+	}
+	if err := s.store.PutPrincipal(ctx, p); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if err := s.audit(ctx, store.AuditEntry{At: s.clock(), Actor: who.ID, Action: AuditPrincipalUpdate,
+		Detail: p.ID + ": " + strings.Join(changes, ", ")}); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return principalToProto(p), nil
 }
 
 // CreatePrincipal implements pb.AuthServiceServer. An id in use is a

@@ -308,6 +308,75 @@ func (x *CreatePrincipalRequest) GetPrincipal() *Principal {
 	return nil
 }
 
+type UpdatePrincipalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Fields left unset are kept.
+	Name          *string `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	Unit          *string `protobuf:"bytes,3,opt,name=unit,proto3,oneof" json:"unit,omitempty"`
+	Disabled      *bool   `protobuf:"varint,4,opt,name=disabled,proto3,oneof" json:"disabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePrincipalRequest) Reset() {
+	*x = UpdatePrincipalRequest{}
+	mi := &file_switchboard_v1_auth_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePrincipalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePrincipalRequest) ProtoMessage() {}
+
+func (x *UpdatePrincipalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_auth_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePrincipalRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePrincipalRequest) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *UpdatePrincipalRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdatePrincipalRequest) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *UpdatePrincipalRequest) GetUnit() string {
+	if x != nil && x.Unit != nil {
+		return *x.Unit
+	}
+	return ""
+}
+
+func (x *UpdatePrincipalRequest) GetDisabled() bool {
+	if x != nil && x.Disabled != nil {
+		return *x.Disabled
+	}
+	return false
+}
+
 type ListPrincipalsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -316,7 +385,7 @@ type ListPrincipalsRequest struct {
 
 func (x *ListPrincipalsRequest) Reset() {
 	*x = ListPrincipalsRequest{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[5]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -328,7 +397,7 @@ func (x *ListPrincipalsRequest) String() string {
 func (*ListPrincipalsRequest) ProtoMessage() {}
 
 func (x *ListPrincipalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[5]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -341,7 +410,7 @@ func (x *ListPrincipalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPrincipalsRequest.ProtoReflect.Descriptor instead.
 func (*ListPrincipalsRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{5}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{6}
 }
 
 type ListPrincipalsResponse struct {
@@ -353,7 +422,7 @@ type ListPrincipalsResponse struct {
 
 func (x *ListPrincipalsResponse) Reset() {
 	*x = ListPrincipalsResponse{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[6]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -365,7 +434,7 @@ func (x *ListPrincipalsResponse) String() string {
 func (*ListPrincipalsResponse) ProtoMessage() {}
 
 func (x *ListPrincipalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[6]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -378,7 +447,7 @@ func (x *ListPrincipalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPrincipalsResponse.ProtoReflect.Descriptor instead.
 func (*ListPrincipalsResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{6}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListPrincipalsResponse) GetPrincipals() []*Principal {
@@ -399,7 +468,7 @@ type GrantRoleRequest struct {
 
 func (x *GrantRoleRequest) Reset() {
 	*x = GrantRoleRequest{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[7]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -411,7 +480,7 @@ func (x *GrantRoleRequest) String() string {
 func (*GrantRoleRequest) ProtoMessage() {}
 
 func (x *GrantRoleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[7]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -424,7 +493,7 @@ func (x *GrantRoleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantRoleRequest.ProtoReflect.Descriptor instead.
 func (*GrantRoleRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{7}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GrantRoleRequest) GetPrincipal() string {
@@ -459,7 +528,7 @@ type RevokeRoleRequest struct {
 
 func (x *RevokeRoleRequest) Reset() {
 	*x = RevokeRoleRequest{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[8]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -471,7 +540,7 @@ func (x *RevokeRoleRequest) String() string {
 func (*RevokeRoleRequest) ProtoMessage() {}
 
 func (x *RevokeRoleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[8]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -484,7 +553,7 @@ func (x *RevokeRoleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeRoleRequest.ProtoReflect.Descriptor instead.
 func (*RevokeRoleRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{8}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RevokeRoleRequest) GetPrincipal() string {
@@ -517,7 +586,7 @@ type PolicyRevision struct {
 
 func (x *PolicyRevision) Reset() {
 	*x = PolicyRevision{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[9]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -529,7 +598,7 @@ func (x *PolicyRevision) String() string {
 func (*PolicyRevision) ProtoMessage() {}
 
 func (x *PolicyRevision) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[9]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -542,7 +611,7 @@ func (x *PolicyRevision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyRevision.ProtoReflect.Descriptor instead.
 func (*PolicyRevision) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{9}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PolicyRevision) GetRevision() int64 {
@@ -564,7 +633,7 @@ type Rule struct {
 
 func (x *Rule) Reset() {
 	*x = Rule{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[10]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -576,7 +645,7 @@ func (x *Rule) String() string {
 func (*Rule) ProtoMessage() {}
 
 func (x *Rule) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[10]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -589,7 +658,7 @@ func (x *Rule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rule.ProtoReflect.Descriptor instead.
 func (*Rule) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{10}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Rule) GetPtype() string {
@@ -614,7 +683,7 @@ type GetPolicyRequest struct {
 
 func (x *GetPolicyRequest) Reset() {
 	*x = GetPolicyRequest{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[11]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -626,7 +695,7 @@ func (x *GetPolicyRequest) String() string {
 func (*GetPolicyRequest) ProtoMessage() {}
 
 func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[11]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -639,7 +708,7 @@ func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{11}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{12}
 }
 
 type Policy struct {
@@ -652,7 +721,7 @@ type Policy struct {
 
 func (x *Policy) Reset() {
 	*x = Policy{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[12]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -664,7 +733,7 @@ func (x *Policy) String() string {
 func (*Policy) ProtoMessage() {}
 
 func (x *Policy) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[12]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -677,7 +746,7 @@ func (x *Policy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Policy.ProtoReflect.Descriptor instead.
 func (*Policy) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{12}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Policy) GetRules() []*Rule {
@@ -704,7 +773,7 @@ type ChangePolicyRequest struct {
 
 func (x *ChangePolicyRequest) Reset() {
 	*x = ChangePolicyRequest{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[13]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -716,7 +785,7 @@ func (x *ChangePolicyRequest) String() string {
 func (*ChangePolicyRequest) ProtoMessage() {}
 
 func (x *ChangePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[13]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -729,7 +798,7 @@ func (x *ChangePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangePolicyRequest.ProtoReflect.Descriptor instead.
 func (*ChangePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{13}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ChangePolicyRequest) GetAdd() []*Rule {
@@ -758,7 +827,7 @@ type ImportPolicyRequest struct {
 
 func (x *ImportPolicyRequest) Reset() {
 	*x = ImportPolicyRequest{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[14]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -770,7 +839,7 @@ func (x *ImportPolicyRequest) String() string {
 func (*ImportPolicyRequest) ProtoMessage() {}
 
 func (x *ImportPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[14]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -783,7 +852,7 @@ func (x *ImportPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportPolicyRequest.ProtoReflect.Descriptor instead.
 func (*ImportPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{14}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ImportPolicyRequest) GetCsv() string {
@@ -808,7 +877,7 @@ type ExportPolicyRequest struct {
 
 func (x *ExportPolicyRequest) Reset() {
 	*x = ExportPolicyRequest{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[15]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -820,7 +889,7 @@ func (x *ExportPolicyRequest) String() string {
 func (*ExportPolicyRequest) ProtoMessage() {}
 
 func (x *ExportPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[15]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -833,7 +902,7 @@ func (x *ExportPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportPolicyRequest.ProtoReflect.Descriptor instead.
 func (*ExportPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{15}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{16}
 }
 
 type ExportPolicyResponse struct {
@@ -846,7 +915,7 @@ type ExportPolicyResponse struct {
 
 func (x *ExportPolicyResponse) Reset() {
 	*x = ExportPolicyResponse{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[16]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -858,7 +927,7 @@ func (x *ExportPolicyResponse) String() string {
 func (*ExportPolicyResponse) ProtoMessage() {}
 
 func (x *ExportPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[16]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -871,7 +940,7 @@ func (x *ExportPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportPolicyResponse.ProtoReflect.Descriptor instead.
 func (*ExportPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{16}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ExportPolicyResponse) GetCsv() string {
@@ -898,7 +967,7 @@ type WhoCanSeeRequest struct {
 
 func (x *WhoCanSeeRequest) Reset() {
 	*x = WhoCanSeeRequest{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[17]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -910,7 +979,7 @@ func (x *WhoCanSeeRequest) String() string {
 func (*WhoCanSeeRequest) ProtoMessage() {}
 
 func (x *WhoCanSeeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[17]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -923,7 +992,7 @@ func (x *WhoCanSeeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoCanSeeRequest.ProtoReflect.Descriptor instead.
 func (*WhoCanSeeRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{17}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *WhoCanSeeRequest) GetTicket() string {
@@ -943,7 +1012,7 @@ type Access struct {
 
 func (x *Access) Reset() {
 	*x = Access{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[18]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -955,7 +1024,7 @@ func (x *Access) String() string {
 func (*Access) ProtoMessage() {}
 
 func (x *Access) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[18]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -968,7 +1037,7 @@ func (x *Access) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Access.ProtoReflect.Descriptor instead.
 func (*Access) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{18}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Access) GetPrincipal() string {
@@ -995,7 +1064,7 @@ type WhoCanSeeResponse struct {
 
 func (x *WhoCanSeeResponse) Reset() {
 	*x = WhoCanSeeResponse{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[19]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1076,7 @@ func (x *WhoCanSeeResponse) String() string {
 func (*WhoCanSeeResponse) ProtoMessage() {}
 
 func (x *WhoCanSeeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[19]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1089,7 @@ func (x *WhoCanSeeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WhoCanSeeResponse.ProtoReflect.Descriptor instead.
 func (*WhoCanSeeResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{19}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *WhoCanSeeResponse) GetTicketId() string {
@@ -1047,7 +1116,7 @@ type ExplainAccessRequest struct {
 
 func (x *ExplainAccessRequest) Reset() {
 	*x = ExplainAccessRequest{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[20]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1128,7 @@ func (x *ExplainAccessRequest) String() string {
 func (*ExplainAccessRequest) ProtoMessage() {}
 
 func (x *ExplainAccessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[20]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1141,7 @@ func (x *ExplainAccessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainAccessRequest.ProtoReflect.Descriptor instead.
 func (*ExplainAccessRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{20}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ExplainAccessRequest) GetPrincipal() string {
@@ -1103,7 +1172,7 @@ type Permission struct {
 
 func (x *Permission) Reset() {
 	*x = Permission{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[21]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1115,7 +1184,7 @@ func (x *Permission) String() string {
 func (*Permission) ProtoMessage() {}
 
 func (x *Permission) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[21]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1128,7 +1197,7 @@ func (x *Permission) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Permission.ProtoReflect.Descriptor instead.
 func (*Permission) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{21}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Permission) GetAction() string {
@@ -1161,7 +1230,7 @@ type ExplainAccessResponse struct {
 
 func (x *ExplainAccessResponse) Reset() {
 	*x = ExplainAccessResponse{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[22]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1242,7 @@ func (x *ExplainAccessResponse) String() string {
 func (*ExplainAccessResponse) ProtoMessage() {}
 
 func (x *ExplainAccessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[22]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1255,7 @@ func (x *ExplainAccessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainAccessResponse.ProtoReflect.Descriptor instead.
 func (*ExplainAccessResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{22}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ExplainAccessResponse) GetPermissions() []*Permission {
@@ -1208,7 +1277,7 @@ type CreateTokenRequest struct {
 
 func (x *CreateTokenRequest) Reset() {
 	*x = CreateTokenRequest{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[23]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1220,7 +1289,7 @@ func (x *CreateTokenRequest) String() string {
 func (*CreateTokenRequest) ProtoMessage() {}
 
 func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[23]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1233,7 +1302,7 @@ func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateTokenRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{23}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CreateTokenRequest) GetPrincipal() string {
@@ -1272,7 +1341,7 @@ type Token struct {
 
 func (x *Token) Reset() {
 	*x = Token{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[24]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1284,7 +1353,7 @@ func (x *Token) String() string {
 func (*Token) ProtoMessage() {}
 
 func (x *Token) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[24]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1297,7 +1366,7 @@ func (x *Token) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Token.ProtoReflect.Descriptor instead.
 func (*Token) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{24}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Token) GetId() string {
@@ -1360,7 +1429,7 @@ type CreateTokenResponse struct {
 
 func (x *CreateTokenResponse) Reset() {
 	*x = CreateTokenResponse{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[25]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1441,7 @@ func (x *CreateTokenResponse) String() string {
 func (*CreateTokenResponse) ProtoMessage() {}
 
 func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[25]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +1454,7 @@ func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateTokenResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{25}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CreateTokenResponse) GetToken() *Token {
@@ -1411,7 +1480,7 @@ type ListTokensRequest struct {
 
 func (x *ListTokensRequest) Reset() {
 	*x = ListTokensRequest{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[26]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1492,7 @@ func (x *ListTokensRequest) String() string {
 func (*ListTokensRequest) ProtoMessage() {}
 
 func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[26]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,7 +1505,7 @@ func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListTokensRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{26}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListTokensRequest) GetPrincipal() string {
@@ -1455,7 +1524,7 @@ type ListTokensResponse struct {
 
 func (x *ListTokensResponse) Reset() {
 	*x = ListTokensResponse{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[27]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1467,7 +1536,7 @@ func (x *ListTokensResponse) String() string {
 func (*ListTokensResponse) ProtoMessage() {}
 
 func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[27]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1480,7 +1549,7 @@ func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListTokensResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{27}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListTokensResponse) GetTokens() []*Token {
@@ -1499,7 +1568,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[28]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1511,7 +1580,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[28]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1524,7 +1593,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{28}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RevokeTokenRequest) GetId() string {
@@ -1549,7 +1618,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[29]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1561,7 +1630,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[29]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1574,7 +1643,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{29}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AuditEntry) GetId() int64 {
@@ -1639,7 +1708,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[30]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +1720,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[30]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1664,7 +1733,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{30}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListAuditRequest) GetActor() string {
@@ -1712,7 +1781,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_switchboard_v1_auth_proto_msgTypes[31]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +1793,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_auth_proto_msgTypes[31]
+	mi := &file_switchboard_v1_auth_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +1806,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{31}
+	return file_switchboard_v1_auth_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListAuditResponse) GetEntries() []*AuditEntry {
@@ -1776,7 +1845,15 @@ const file_switchboard_v1_auth_proto_rawDesc = "" +
 	"\x06grants\x18\x02 \x03(\v2\x15.switchboard.v1.GrantR\x06grants\x12'\n" +
 	"\x0fpolicy_revision\x18\x03 \x01(\x03R\x0epolicyRevision\"Q\n" +
 	"\x16CreatePrincipalRequest\x127\n" +
-	"\tprincipal\x18\x01 \x01(\v2\x19.switchboard.v1.PrincipalR\tprincipal\"\x17\n" +
+	"\tprincipal\x18\x01 \x01(\v2\x19.switchboard.v1.PrincipalR\tprincipal\"\x9a\x01\n" +
+	"\x16UpdatePrincipalRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x17\n" +
+	"\x04unit\x18\x03 \x01(\tH\x01R\x04unit\x88\x01\x01\x12\x1f\n" +
+	"\bdisabled\x18\x04 \x01(\bH\x02R\bdisabled\x88\x01\x01B\a\n" +
+	"\x05_nameB\a\n" +
+	"\x05_unitB\v\n" +
+	"\t_disabled\"\x17\n" +
 	"\x15ListPrincipalsRequest\"S\n" +
 	"\x16ListPrincipalsResponse\x129\n" +
 	"\n" +
@@ -1870,12 +1947,13 @@ const file_switchboard_v1_auth_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\"q\n" +
 	"\x11ListAuditResponse\x124\n" +
 	"\aentries\x18\x01 \x03(\v2\x1a.switchboard.v1.AuditEntryR\aentries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xc0\r\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xbd\x0e\n" +
 	"\vAuthService\x12[\n" +
 	"\x06WhoAmI\x12\x1d.switchboard.v1.WhoAmIRequest\x1a\x1e.switchboard.v1.WhoAmIResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
 	"/v1/whoami\x12w\n" +
 	"\x0fCreatePrincipal\x12&.switchboard.v1.CreatePrincipalRequest\x1a\x19.switchboard.v1.Principal\"!\x82\xd3\xe4\x93\x02\x1b:\tprincipal\"\x0e/v1/principals\x12w\n" +
-	"\x0eListPrincipals\x12%.switchboard.v1.ListPrincipalsRequest\x1a&.switchboard.v1.ListPrincipalsResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/principals\x12z\n" +
+	"\x0eListPrincipals\x12%.switchboard.v1.ListPrincipalsRequest\x1a&.switchboard.v1.ListPrincipalsResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/principals\x12{\n" +
+	"\x0fUpdatePrincipal\x12&.switchboard.v1.UpdatePrincipalRequest\x1a\x19.switchboard.v1.Principal\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/principals/{id}:update\x12z\n" +
 	"\tGrantRole\x12 .switchboard.v1.GrantRoleRequest\x1a\x1e.switchboard.v1.PolicyRevision\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/principals/{principal}/roles\x12\x83\x01\n" +
 	"\n" +
 	"RevokeRole\x12!.switchboard.v1.RevokeRoleRequest\x1a\x1e.switchboard.v1.PolicyRevision\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/principals/{principal}/roles:revoke\x12Y\n" +
@@ -1906,94 +1984,97 @@ func file_switchboard_v1_auth_proto_rawDescGZIP() []byte {
 	return file_switchboard_v1_auth_proto_rawDescData
 }
 
-var file_switchboard_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_switchboard_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_switchboard_v1_auth_proto_goTypes = []any{
 	(*Principal)(nil),              // 0: switchboard.v1.Principal
 	(*Grant)(nil),                  // 1: switchboard.v1.Grant
 	(*WhoAmIRequest)(nil),          // 2: switchboard.v1.WhoAmIRequest
 	(*WhoAmIResponse)(nil),         // 3: switchboard.v1.WhoAmIResponse
 	(*CreatePrincipalRequest)(nil), // 4: switchboard.v1.CreatePrincipalRequest
-	(*ListPrincipalsRequest)(nil),  // 5: switchboard.v1.ListPrincipalsRequest
-	(*ListPrincipalsResponse)(nil), // 6: switchboard.v1.ListPrincipalsResponse
-	(*GrantRoleRequest)(nil),       // 7: switchboard.v1.GrantRoleRequest
-	(*RevokeRoleRequest)(nil),      // 8: switchboard.v1.RevokeRoleRequest
-	(*PolicyRevision)(nil),         // 9: switchboard.v1.PolicyRevision
-	(*Rule)(nil),                   // 10: switchboard.v1.Rule
-	(*GetPolicyRequest)(nil),       // 11: switchboard.v1.GetPolicyRequest
-	(*Policy)(nil),                 // 12: switchboard.v1.Policy
-	(*ChangePolicyRequest)(nil),    // 13: switchboard.v1.ChangePolicyRequest
-	(*ImportPolicyRequest)(nil),    // 14: switchboard.v1.ImportPolicyRequest
-	(*ExportPolicyRequest)(nil),    // 15: switchboard.v1.ExportPolicyRequest
-	(*ExportPolicyResponse)(nil),   // 16: switchboard.v1.ExportPolicyResponse
-	(*WhoCanSeeRequest)(nil),       // 17: switchboard.v1.WhoCanSeeRequest
-	(*Access)(nil),                 // 18: switchboard.v1.Access
-	(*WhoCanSeeResponse)(nil),      // 19: switchboard.v1.WhoCanSeeResponse
-	(*ExplainAccessRequest)(nil),   // 20: switchboard.v1.ExplainAccessRequest
-	(*Permission)(nil),             // 21: switchboard.v1.Permission
-	(*ExplainAccessResponse)(nil),  // 22: switchboard.v1.ExplainAccessResponse
-	(*CreateTokenRequest)(nil),     // 23: switchboard.v1.CreateTokenRequest
-	(*Token)(nil),                  // 24: switchboard.v1.Token
-	(*CreateTokenResponse)(nil),    // 25: switchboard.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),      // 26: switchboard.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),     // 27: switchboard.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),     // 28: switchboard.v1.RevokeTokenRequest
-	(*AuditEntry)(nil),             // 29: switchboard.v1.AuditEntry
-	(*ListAuditRequest)(nil),       // 30: switchboard.v1.ListAuditRequest
-	(*ListAuditResponse)(nil),      // 31: switchboard.v1.ListAuditResponse
-	(*timestamppb.Timestamp)(nil),  // 32: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 33: google.protobuf.Duration
+	(*UpdatePrincipalRequest)(nil), // 5: switchboard.v1.UpdatePrincipalRequest
+	(*ListPrincipalsRequest)(nil),  // 6: switchboard.v1.ListPrincipalsRequest
+	(*ListPrincipalsResponse)(nil), // 7: switchboard.v1.ListPrincipalsResponse
+	(*GrantRoleRequest)(nil),       // 8: switchboard.v1.GrantRoleRequest
+	(*RevokeRoleRequest)(nil),      // 9: switchboard.v1.RevokeRoleRequest
+	(*PolicyRevision)(nil),         // 10: switchboard.v1.PolicyRevision
+	(*Rule)(nil),                   // 11: switchboard.v1.Rule
+	(*GetPolicyRequest)(nil),       // 12: switchboard.v1.GetPolicyRequest
+	(*Policy)(nil),                 // 13: switchboard.v1.Policy
+	(*ChangePolicyRequest)(nil),    // 14: switchboard.v1.ChangePolicyRequest
+	(*ImportPolicyRequest)(nil),    // 15: switchboard.v1.ImportPolicyRequest
+	(*ExportPolicyRequest)(nil),    // 16: switchboard.v1.ExportPolicyRequest
+	(*ExportPolicyResponse)(nil),   // 17: switchboard.v1.ExportPolicyResponse
+	(*WhoCanSeeRequest)(nil),       // 18: switchboard.v1.WhoCanSeeRequest
+	(*Access)(nil),                 // 19: switchboard.v1.Access
+	(*WhoCanSeeResponse)(nil),      // 20: switchboard.v1.WhoCanSeeResponse
+	(*ExplainAccessRequest)(nil),   // 21: switchboard.v1.ExplainAccessRequest
+	(*Permission)(nil),             // 22: switchboard.v1.Permission
+	(*ExplainAccessResponse)(nil),  // 23: switchboard.v1.ExplainAccessResponse
+	(*CreateTokenRequest)(nil),     // 24: switchboard.v1.CreateTokenRequest
+	(*Token)(nil),                  // 25: switchboard.v1.Token
+	(*CreateTokenResponse)(nil),    // 26: switchboard.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),      // 27: switchboard.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),     // 28: switchboard.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),     // 29: switchboard.v1.RevokeTokenRequest
+	(*AuditEntry)(nil),             // 30: switchboard.v1.AuditEntry
+	(*ListAuditRequest)(nil),       // 31: switchboard.v1.ListAuditRequest
+	(*ListAuditResponse)(nil),      // 32: switchboard.v1.ListAuditResponse
+	(*timestamppb.Timestamp)(nil),  // 33: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 34: google.protobuf.Duration
 }
 var file_switchboard_v1_auth_proto_depIdxs = []int32{
-	32, // 0: switchboard.v1.Principal.create_time:type_name -> google.protobuf.Timestamp
+	33, // 0: switchboard.v1.Principal.create_time:type_name -> google.protobuf.Timestamp
 	0,  // 1: switchboard.v1.WhoAmIResponse.principal:type_name -> switchboard.v1.Principal
 	1,  // 2: switchboard.v1.WhoAmIResponse.grants:type_name -> switchboard.v1.Grant
 	0,  // 3: switchboard.v1.CreatePrincipalRequest.principal:type_name -> switchboard.v1.Principal
 	0,  // 4: switchboard.v1.ListPrincipalsResponse.principals:type_name -> switchboard.v1.Principal
-	10, // 5: switchboard.v1.Policy.rules:type_name -> switchboard.v1.Rule
-	10, // 6: switchboard.v1.ChangePolicyRequest.add:type_name -> switchboard.v1.Rule
-	10, // 7: switchboard.v1.ChangePolicyRequest.remove:type_name -> switchboard.v1.Rule
-	18, // 8: switchboard.v1.WhoCanSeeResponse.access:type_name -> switchboard.v1.Access
-	21, // 9: switchboard.v1.ExplainAccessResponse.permissions:type_name -> switchboard.v1.Permission
-	33, // 10: switchboard.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
-	32, // 11: switchboard.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	32, // 12: switchboard.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	32, // 13: switchboard.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
-	24, // 14: switchboard.v1.CreateTokenResponse.token:type_name -> switchboard.v1.Token
-	24, // 15: switchboard.v1.ListTokensResponse.tokens:type_name -> switchboard.v1.Token
-	32, // 16: switchboard.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
-	29, // 17: switchboard.v1.ListAuditResponse.entries:type_name -> switchboard.v1.AuditEntry
+	11, // 5: switchboard.v1.Policy.rules:type_name -> switchboard.v1.Rule
+	11, // 6: switchboard.v1.ChangePolicyRequest.add:type_name -> switchboard.v1.Rule
+	11, // 7: switchboard.v1.ChangePolicyRequest.remove:type_name -> switchboard.v1.Rule
+	19, // 8: switchboard.v1.WhoCanSeeResponse.access:type_name -> switchboard.v1.Access
+	22, // 9: switchboard.v1.ExplainAccessResponse.permissions:type_name -> switchboard.v1.Permission
+	34, // 10: switchboard.v1.CreateTokenRequest.ttl:type_name -> google.protobuf.Duration
+	33, // 11: switchboard.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	33, // 12: switchboard.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	33, // 13: switchboard.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	25, // 14: switchboard.v1.CreateTokenResponse.token:type_name -> switchboard.v1.Token
+	25, // 15: switchboard.v1.ListTokensResponse.tokens:type_name -> switchboard.v1.Token
+	33, // 16: switchboard.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
+	30, // 17: switchboard.v1.ListAuditResponse.entries:type_name -> switchboard.v1.AuditEntry
 	2,  // 18: switchboard.v1.AuthService.WhoAmI:input_type -> switchboard.v1.WhoAmIRequest
 	4,  // 19: switchboard.v1.AuthService.CreatePrincipal:input_type -> switchboard.v1.CreatePrincipalRequest
-	5,  // 20: switchboard.v1.AuthService.ListPrincipals:input_type -> switchboard.v1.ListPrincipalsRequest
-	7,  // 21: switchboard.v1.AuthService.GrantRole:input_type -> switchboard.v1.GrantRoleRequest
-	8,  // 22: switchboard.v1.AuthService.RevokeRole:input_type -> switchboard.v1.RevokeRoleRequest
-	11, // 23: switchboard.v1.AuthService.GetPolicy:input_type -> switchboard.v1.GetPolicyRequest
-	13, // 24: switchboard.v1.AuthService.ChangePolicy:input_type -> switchboard.v1.ChangePolicyRequest
-	14, // 25: switchboard.v1.AuthService.ImportPolicy:input_type -> switchboard.v1.ImportPolicyRequest
-	15, // 26: switchboard.v1.AuthService.ExportPolicy:input_type -> switchboard.v1.ExportPolicyRequest
-	17, // 27: switchboard.v1.AuthService.WhoCanSee:input_type -> switchboard.v1.WhoCanSeeRequest
-	20, // 28: switchboard.v1.AuthService.ExplainAccess:input_type -> switchboard.v1.ExplainAccessRequest
-	23, // 29: switchboard.v1.AuthService.CreateToken:input_type -> switchboard.v1.CreateTokenRequest
-	26, // 30: switchboard.v1.AuthService.ListTokens:input_type -> switchboard.v1.ListTokensRequest
-	28, // 31: switchboard.v1.AuthService.RevokeToken:input_type -> switchboard.v1.RevokeTokenRequest
-	30, // 32: switchboard.v1.AuthService.ListAudit:input_type -> switchboard.v1.ListAuditRequest
-	3,  // 33: switchboard.v1.AuthService.WhoAmI:output_type -> switchboard.v1.WhoAmIResponse
-	0,  // 34: switchboard.v1.AuthService.CreatePrincipal:output_type -> switchboard.v1.Principal
-	6,  // 35: switchboard.v1.AuthService.ListPrincipals:output_type -> switchboard.v1.ListPrincipalsResponse
-	9,  // 36: switchboard.v1.AuthService.GrantRole:output_type -> switchboard.v1.PolicyRevision
-	9,  // 37: switchboard.v1.AuthService.RevokeRole:output_type -> switchboard.v1.PolicyRevision
-	12, // 38: switchboard.v1.AuthService.GetPolicy:output_type -> switchboard.v1.Policy
-	9,  // 39: switchboard.v1.AuthService.ChangePolicy:output_type -> switchboard.v1.PolicyRevision
-	9,  // 40: switchboard.v1.AuthService.ImportPolicy:output_type -> switchboard.v1.PolicyRevision
-	16, // 41: switchboard.v1.AuthService.ExportPolicy:output_type -> switchboard.v1.ExportPolicyResponse
-	19, // 42: switchboard.v1.AuthService.WhoCanSee:output_type -> switchboard.v1.WhoCanSeeResponse
-	22, // 43: switchboard.v1.AuthService.ExplainAccess:output_type -> switchboard.v1.ExplainAccessResponse
-	25, // 44: switchboard.v1.AuthService.CreateToken:output_type -> switchboard.v1.CreateTokenResponse
-	27, // 45: switchboard.v1.AuthService.ListTokens:output_type -> switchboard.v1.ListTokensResponse
-	24, // 46: switchboard.v1.AuthService.RevokeToken:output_type -> switchboard.v1.Token
-	31, // 47: switchboard.v1.AuthService.ListAudit:output_type -> switchboard.v1.ListAuditResponse
-	33, // [33:48] is the sub-list for method output_type
-	18, // [18:33] is the sub-list for method input_type
+	6,  // 20: switchboard.v1.AuthService.ListPrincipals:input_type -> switchboard.v1.ListPrincipalsRequest
+	5,  // 21: switchboard.v1.AuthService.UpdatePrincipal:input_type -> switchboard.v1.UpdatePrincipalRequest
+	8,  // 22: switchboard.v1.AuthService.GrantRole:input_type -> switchboard.v1.GrantRoleRequest
+	9,  // 23: switchboard.v1.AuthService.RevokeRole:input_type -> switchboard.v1.RevokeRoleRequest
+	12, // 24: switchboard.v1.AuthService.GetPolicy:input_type -> switchboard.v1.GetPolicyRequest
+	14, // 25: switchboard.v1.AuthService.ChangePolicy:input_type -> switchboard.v1.ChangePolicyRequest
+	15, // 26: switchboard.v1.AuthService.ImportPolicy:input_type -> switchboard.v1.ImportPolicyRequest
+	16, // 27: switchboard.v1.AuthService.ExportPolicy:input_type -> switchboard.v1.ExportPolicyRequest
+	18, // 28: switchboard.v1.AuthService.WhoCanSee:input_type -> switchboard.v1.WhoCanSeeRequest
+	21, // 29: switchboard.v1.AuthService.ExplainAccess:input_type -> switchboard.v1.ExplainAccessRequest
+	24, // 30: switchboard.v1.AuthService.CreateToken:input_type -> switchboard.v1.CreateTokenRequest
+	27, // 31: switchboard.v1.AuthService.ListTokens:input_type -> switchboard.v1.ListTokensRequest
+	29, // 32: switchboard.v1.AuthService.RevokeToken:input_type -> switchboard.v1.RevokeTokenRequest
+	31, // 33: switchboard.v1.AuthService.ListAudit:input_type -> switchboard.v1.ListAuditRequest
+	3,  // 34: switchboard.v1.AuthService.WhoAmI:output_type -> switchboard.v1.WhoAmIResponse
+	0,  // 35: switchboard.v1.AuthService.CreatePrincipal:output_type -> switchboard.v1.Principal
+	7,  // 36: switchboard.v1.AuthService.ListPrincipals:output_type -> switchboard.v1.ListPrincipalsResponse
+	0,  // 37: switchboard.v1.AuthService.UpdatePrincipal:output_type -> switchboard.v1.Principal
+	10, // 38: switchboard.v1.AuthService.GrantRole:output_type -> switchboard.v1.PolicyRevision
+	10, // 39: switchboard.v1.AuthService.RevokeRole:output_type -> switchboard.v1.PolicyRevision
+	13, // 40: switchboard.v1.AuthService.GetPolicy:output_type -> switchboard.v1.Policy
+	10, // 41: switchboard.v1.AuthService.ChangePolicy:output_type -> switchboard.v1.PolicyRevision
+	10, // 42: switchboard.v1.AuthService.ImportPolicy:output_type -> switchboard.v1.PolicyRevision
+	17, // 43: switchboard.v1.AuthService.ExportPolicy:output_type -> switchboard.v1.ExportPolicyResponse
+	20, // 44: switchboard.v1.AuthService.WhoCanSee:output_type -> switchboard.v1.WhoCanSeeResponse
+	23, // 45: switchboard.v1.AuthService.ExplainAccess:output_type -> switchboard.v1.ExplainAccessResponse
+	26, // 46: switchboard.v1.AuthService.CreateToken:output_type -> switchboard.v1.CreateTokenResponse
+	28, // 47: switchboard.v1.AuthService.ListTokens:output_type -> switchboard.v1.ListTokensResponse
+	25, // 48: switchboard.v1.AuthService.RevokeToken:output_type -> switchboard.v1.Token
+	32, // 49: switchboard.v1.AuthService.ListAudit:output_type -> switchboard.v1.ListAuditResponse
+	34, // [34:50] is the sub-list for method output_type
+	18, // [18:34] is the sub-list for method input_type
 	18, // [18:18] is the sub-list for extension type_name
 	18, // [18:18] is the sub-list for extension extendee
 	0,  // [0:18] is the sub-list for field type_name
@@ -2004,13 +2085,14 @@ func file_switchboard_v1_auth_proto_init() {
 	if File_switchboard_v1_auth_proto != nil {
 		return
 	}
+	file_switchboard_v1_auth_proto_msgTypes[5].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_auth_proto_rawDesc), len(file_switchboard_v1_auth_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   32,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,7 @@ const (
 	AuthService_WhoAmI_FullMethodName          = "/switchboard.v1.AuthService/WhoAmI"
 	AuthService_CreatePrincipal_FullMethodName = "/switchboard.v1.AuthService/CreatePrincipal"
 	AuthService_ListPrincipals_FullMethodName  = "/switchboard.v1.AuthService/ListPrincipals"
+	AuthService_UpdatePrincipal_FullMethodName = "/switchboard.v1.AuthService/UpdatePrincipal"
 	AuthService_GrantRole_FullMethodName       = "/switchboard.v1.AuthService/GrantRole"
 	AuthService_RevokeRole_FullMethodName      = "/switchboard.v1.AuthService/RevokeRole"
 	AuthService_GetPolicy_FullMethodName       = "/switchboard.v1.AuthService/GetPolicy"
@@ -51,6 +52,9 @@ type AuthServiceClient interface {
 	WhoAmI(ctx context.Context, in *WhoAmIRequest, opts ...grpc.CallOption) (*WhoAmIResponse, error)
 	CreatePrincipal(ctx context.Context, in *CreatePrincipalRequest, opts ...grpc.CallOption) (*Principal, error)
 	ListPrincipals(ctx context.Context, in *ListPrincipalsRequest, opts ...grpc.CallOption) (*ListPrincipalsResponse, error)
+	// UpdatePrincipal changes a principal's name or unit, or disables it (its
+	// tokens and JWTs are refused within auth.tokenCacheTTL) or enables it.
+	UpdatePrincipal(ctx context.Context, in *UpdatePrincipalRequest, opts ...grpc.CallOption) (*Principal, error)
 	// GrantRole grants a role to a principal in a unit (a Casbin g line).
 	GrantRole(ctx context.Context, in *GrantRoleRequest, opts ...grpc.CallOption) (*PolicyRevision, error)
 	RevokeRole(ctx context.Context, in *RevokeRoleRequest, opts ...grpc.CallOption) (*PolicyRevision, error)
@@ -107,6 +111,16 @@ func (c *authServiceClient) ListPrincipals(ctx context.Context, in *ListPrincipa
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListPrincipalsResponse)
 	err := c.cc.Invoke(ctx, AuthService_ListPrincipals_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *authServiceClient) UpdatePrincipal(ctx context.Context, in *UpdatePrincipalRequest, opts ...grpc.CallOption) (*Principal, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Principal)
+	err := c.cc.Invoke(ctx, AuthService_UpdatePrincipal_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -244,6 +258,9 @@ type AuthServiceServer interface {
 	WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error)
 	CreatePrincipal(context.Context, *CreatePrincipalRequest) (*Principal, error)
 	ListPrincipals(context.Context, *ListPrincipalsRequest) (*ListPrincipalsResponse, error)
+	// UpdatePrincipal changes a principal's name or unit, or disables it (its
+	// tokens and JWTs are refused within auth.tokenCacheTTL) or enables it.
+	UpdatePrincipal(context.Context, *UpdatePrincipalRequest) (*Principal, error)
 	// GrantRole grants a role to a principal in a unit (a Casbin g line).
 	GrantRole(context.Context, *GrantRoleRequest) (*PolicyRevision, error)
 	RevokeRole(context.Context, *RevokeRoleRequest) (*PolicyRevision, error)
@@ -284,6 +301,9 @@ func (UnimplementedAuthServiceServer) CreatePrincipal(context.Context, *CreatePr
 }
 func (UnimplementedAuthServiceServer) ListPrincipals(context.Context, *ListPrincipalsRequest) (*ListPrincipalsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPrincipals not implemented")
+}
+func (UnimplementedAuthServiceServer) UpdatePrincipal(context.Context, *UpdatePrincipalRequest) (*Principal, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdatePrincipal not implemented")
 }
 func (UnimplementedAuthServiceServer) GrantRole(context.Context, *GrantRoleRequest) (*PolicyRevision, error) {
 	return nil, status.Error(codes.Unimplemented, "method GrantRole not implemented")
@@ -392,6 +412,24 @@ func _AuthService_ListPrincipals_Handler(srv interface{}, ctx context.Context, d
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(AuthServiceServer).ListPrincipals(ctx, req.(*ListPrincipalsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuthService_UpdatePrincipal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePrincipalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).UpdatePrincipal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_UpdatePrincipal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).UpdatePrincipal(ctx, req.(*UpdatePrincipalRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -630,6 +668,10 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPrincipals",
 			Handler:    _AuthService_ListPrincipals_Handler,
+		},
+		{
+			MethodName: "UpdatePrincipal",
+			Handler:    _AuthService_UpdatePrincipal_Handler,
 		},
 		{
 			MethodName: "GrantRole",

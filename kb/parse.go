@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/switchboard12345/switchboard/internal/errs"
+	"github.com/switchboard12345/switchboard/internal/textfile"
 )
 
 // Formats of ParseEntries.
@@ -125,7 +126,7 @@ func ParseEntries(data []byte, format string) ([]Entry, error) {
 	}
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	if !utf8.Valid(data) {
-		return nil, Errors{{Line: invalidLine(data), Msg: "not valid UTF-8"}}
+		return nil, Errors{{Line: textfile.InvalidLine(data), Msg: "not valid UTF-8"}}
 	}
 	switch strings.ToLower(format) {
 	case FormatAuto:
@@ -171,41 +172,6 @@ func ParseEntries(data []byte, format string) ([]Entry, error) {
 		return nil, es
 	}
 	return entries, nil
-}
-
-// detectFormat guesses YAML when the first line that is neither blank nor a
-// comment starts a YAML list, mapping or JSON document, CSV otherwise.
-func detectFormat(data []byte) string {
-	for line := range bytes.Lines(data) {
-		l := bytes.TrimSpace(line)
-		if len(l) == 0 || l[0] == '#' {
-			continue
-		}
-		switch {
-		case l[0] == '{' || l[0] == '[' || l[0] == '-':
-			return FormatYAML
-		}
-		if i := bytes.IndexByte(l, ':'); i > 0 && bytes.IndexByte(l[:i], ',') < 0 {
-			return FormatYAML
-		}
-		return FormatCSV
-	}
-	return FormatYAML
-}
-
-func invalidLine(data []byte) int {
-	line := 1
-	for len(data) > 0 {
-		r, size := utf8.DecodeRune(data)
-		if r == utf8.RuneError && size <= 1 {
-			return line
-		}
-		if r == '\n' {
-			line++
-		}
-		data = data[size:]
-	}
-	return line
 }
 
 // columns maps CSV header names (lower case) to entry fields.
@@ -495,4 +461,14 @@ func MarshalYAML(entries []Entry, header ...string) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// detectFormat guesses YAML when the first line that is neither blank nor a
+// comment starts a YAML list, mapping or JSON document, CSV otherwise (and
+// YAML for an empty file).
+func detectFormat(data []byte) string {
+	if yaml, ok := textfile.LooksLikeYAML(data); yaml || !ok {
+		return FormatYAML
+	}
+	return FormatCSV
 }

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/switchboard12345/switchboard/internal/textfile"
 )
 
 // Formats of Parse.
@@ -31,7 +33,7 @@ func Parse(data []byte, format string) (*Tree, error) {
 	}
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	if !utf8.Valid(data) {
-		return nil, Errors{{Line: invalidLine(data), Msg: "not valid UTF-8"}}
+		return nil, Errors{{Line: textfile.InvalidLine(data), Msg: "not valid UTF-8"}}
 	}
 	switch strings.ToLower(format) {
 	case FormatAuto:
@@ -76,46 +78,6 @@ func ParseCSV(r io.Reader) (*Tree, error) {
 // shape: its parent's code and its two-digit position. An error is an
 // Errors naming the lines.
 func ParseYAML(data []byte) (*Tree, error) { return Parse(data, FormatYAML) }
-
-// DetectFormat guesses the format of data: YAML when its first line that is
-// neither blank nor a comment starts a YAML list, mapping or JSON document,
-// CSV otherwise.
-func DetectFormat(data []byte) string {
-	for line := range bytes.Lines(data) {
-		l := bytes.TrimSpace(bytes.TrimPrefix(line, []byte("\ufeff")))
-		if len(l) == 0 || l[0] == '#' {
-			continue
-		}
-		switch l[0] {
-		case '{', '[', '-':
-			return FormatYAML
-		}
-		if bytes.HasPrefix(l, []byte("---")) {
-			return FormatYAML
-		}
-		if i := bytes.IndexByte(l, ':'); i > 0 && bytes.IndexByte(l[:i], ',') < 0 {
-			return FormatYAML
-		}
-		return FormatCSV
-	}
-	return FormatCSV
-}
-
-// invalidLine returns the line of the first invalid UTF-8 byte of data.
-func invalidLine(data []byte) int {
-	line := 1
-	for len(data) > 0 {
-		r, size := utf8.DecodeRune(data)
-		if r == utf8.RuneError && size <= 1 {
-			return line
-		}
-		if r == '\n' {
-			line++
-		}
-		data = data[size:]
-	}
-	return line
-}
 
 // levelHeaders are the header names of the names-only CSV shape, by level.
 var levelHeaders = [][]string{
@@ -597,4 +559,14 @@ func yamlErrMsg(err error) string {
 		return rest
 	}
 	return msg
+}
+
+// DetectFormat guesses the format of data: YAML when its first line that is
+// neither blank nor a comment starts a YAML list, mapping or JSON document,
+// CSV otherwise.
+func DetectFormat(data []byte) string {
+	if yaml, _ := textfile.LooksLikeYAML(data); yaml {
+		return FormatYAML
+	}
+	return FormatCSV
 }

@@ -215,6 +215,19 @@ func (s *Access) WhoAmI(ctx context.Context, _ *pb.WhoAmIRequest) (*pb.WhoAmIRes
 		PolicyRevision: s.authz.Revision()}, nil
 }
 
+// checkPrincipalName checks a display name: required, printable, at most
+// MaxPrincipalName characters.
+func checkPrincipalName(v *errs.Violations, field, name string) {
+	switch n := utf8.RuneCountInString(name); {
+	case name == "":
+		v.Add(field, "required")
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
+		v.Add(field, "must be printable text")
+	case n > MaxPrincipalName:
+		v.Add(field, "must be at most %d characters, got %d", MaxPrincipalName, n)
+	}
+}
+
 // UpdatePrincipal implements pb.AuthServiceServer: a new name or unit, or
 // disabled (its tokens are refused within the token cache's time) or
 // enabled again. The change is audited.
@@ -230,14 +243,7 @@ func (s *Access) UpdatePrincipal(ctx context.Context, req *pb.UpdatePrincipalReq
 	var v errs.Violations
 	checkPrincipalID(&v, "id", req.GetId())
 	if req.Name != nil {
-		switch n := utf8.RuneCountInString(strings.TrimSpace(req.GetName())); {
-		case n == 0:
-			v.Add("name", "must not be empty")
-		case strings.ContainsFunc(req.GetName(), unicode.IsControl):
-			v.Add("name", "must be printable text")
-		case n > MaxPrincipalName:
-			v.Add("name", "must be at most %d characters, got %d", MaxPrincipalName, n)
-		}
+		checkPrincipalName(&v, "name", strings.TrimSpace(req.GetName()))
 	}
 	if req.Unit != nil {
 		checkUnit(ctx, &v, snap, "unit", req.GetUnit())
@@ -300,14 +306,7 @@ func (s *Access) CreatePrincipal(ctx context.Context, req *pb.CreatePrincipalReq
 	}
 	var v errs.Violations
 	checkPrincipalID(&v, "principal.id", p.ID)
-	switch n := utf8.RuneCountInString(p.Name); {
-	case p.Name == "":
-		v.Add("principal.name", "required")
-	case !utf8.ValidString(p.Name) || strings.ContainsFunc(p.Name, unicode.IsControl):
-		v.Add("principal.name", "must be printable text")
-	case n > MaxPrincipalName:
-		v.Add("principal.name", "must be at most %d characters, got %d", MaxPrincipalName, n)
-	}
+	checkPrincipalName(&v, "principal.name", p.Name)
 	if p.Kind != store.PrincipalUser && p.Kind != store.PrincipalService {
 		v.Add("principal.kind", "must be %q or %q, got %q", store.PrincipalUser, store.PrincipalService, p.Kind)
 	}

@@ -114,8 +114,9 @@ func TestReferenceCLI(t *testing.T) {
 	}
 	bigFile := filepath.Join(dir, "big.yaml")
 	os.WriteFile(bigFile, big, 0o644)
-	has(want("admin", "kb", "import", bigFile), "imported", fmt.Sprintf("%d created", 2000-len(demo)), fmt.Sprintf("%d unchanged", len(demo)))
-	if out, err := sb("admin", "kb", "import", bigFile, "--replace"); err == nil || !strings.Contains(err.Error(), "--replace must be one") {
+	// Several requests, each reindexing: slow under -race on a busy machine.
+	has(want("admin", "kb", "import", bigFile, "--timeout", "3m"), "imported", fmt.Sprintf("%d created", 2000-len(demo)), fmt.Sprintf("%d unchanged", len(demo)))
+	if out, err := sb("admin", "kb", "import", bigFile, "--replace", "--timeout", "3m"); err == nil || !strings.Contains(err.Error(), "--replace must be one") {
 		t.Errorf("a big replace: %v %s", err, out)
 	}
 

@@ -6,14 +6,19 @@ import (
 	"encoding/csv"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
 	"github.com/switchboard12345/switchboard/gateway/config"
+	"github.com/switchboard12345/switchboard/store"
 )
 
 // TestIntakeSuggestsAndFeedbackExports: a model trained from a CSV with one
@@ -80,5 +85,72 @@ func TestIntakeSuggestsAndFeedbackExports(t *testing.T) {
 	}
 	if len(rows) != 2 || rows[1][2] != other || rows[1][3] != sug[0].GetCode() || rows[1][5] != "true" {
 		t.Fatalf("feedback rows %q (want label %s, suggested %s, corrected)", rows, other, sug[0].GetCode())
+	}
+}
+
+// TestRelatedTicketsRespectThePolicy: intake suggests related tickets only
+// among those the caller may view.
+func TestRelatedTicketsRespectThePolicy(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTP.Addr, cfg.GRPC.Addr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Dispatch.Deliver, cfg.Dispatch.AutoDispatch = false, false
+	a, err := build(ctx, cfg, true, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.store.Close()
+	tokens := demoTokens(t, a, cfg.DataDir)
+	if _, err := a.authz.Change(ctx, store.PolicyChange{Add: []store.Rule{
+		{PType: "p", Values: []string{"clerk", "*", "*", "create"}},
+		{PType: "p", Values: []string{"clerk", "*", "subtree", "view"}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	clerk := grantToken(t, a, "u-clerk", "clerk", "fs-chancheng-zumiao")
+	done := make(chan error, 1)
+	go func() { done <- a.server.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	_, grpcAddr, err := a.server.Addrs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := pb.NewTicketServiceClient(conn)
+	as := func(tok string) context.Context {
+		return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
+	}
+	file := func(tok, title string) *pb.Ticket {
+		t.Helper()
+		tk, err := c.CreateTicket(as(tok), &pb.CreateTicketRequest{Ticket: &pb.NewTicket{Channel: pb.Channel_PHONE,
+			Caller: &pb.Caller{Name: "周先生", Phone: "13566667777"}, RequestType: pb.RequestType_COMPLAINT,
+			Title: title, Content: "同一位来电人反映的问题：" + title + "，请尽快处理。"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	elsewhere := file(tokens["operator"], "商场预付卡无法退款")
+	if _, err := c.DispatchTicket(as(tokens["operator"]), &pb.DispatchTicketRequest{Id: elsewhere.GetId(), HandlingUnit: "gz-samr"}); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(tk *pb.Ticket) []string {
+		var out []string
+		for _, r := range tk.GetAssist().GetRelated() {
+			out = append(out, r.GetId())
+		}
+		return out
+	}
+	if got := ids(file(tokens["operator"], "小区门口道路积水")); !slices.Contains(got, elsewhere.GetId()) {
+		t.Fatalf("the operator is not shown the caller's other open ticket: %v", got)
+	}
+	if got := ids(file(clerk, "小区门口路灯不亮")); slices.Contains(got, elsewhere.GetId()) {
+		t.Fatalf("a clerk of another unit is shown a ticket it may not view: %v", got)
 	}
 }

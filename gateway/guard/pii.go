@@ -95,6 +95,9 @@ func (g *Guard) protect(ctx context.Context, p store.Principal, resp any, audit 
 	switch m := resp.(type) {
 	case *pb.Ticket:
 		ticket(m)
+		if a := m.GetAssist(); a != nil {
+			a.Related = g.visible(ctx, p, a.GetRelated())
+		}
 	case *pb.ListTicketsResponse:
 		for _, t := range m.GetTickets() {
 			ticket(t)
@@ -117,6 +120,22 @@ func (g *Guard) protect(ctx context.Context, p store.Principal, resp any, audit 
 		g.Metrics.piiReads.Add(float64(len(reads)))
 	}
 	return nil
+}
+
+// visible keeps the related tickets p may view: a suggestion must not reveal
+// a ticket the policy hides.
+func (g *Guard) visible(ctx context.Context, p store.Principal, rel []*pb.RelatedTicket) []*pb.RelatedTicket {
+	out := rel[:0]
+	for _, r := range rel {
+		t, err := g.Tickets.GetTicket(ctx, r.GetId())
+		if err != nil {
+			continue
+		}
+		if g.Authz.Allowed(p.ID, authz.View, authz.TicketObject(t.HandlingUnit, t.CoHandlingUnits, t.Category)) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func maskNonEmpty(s string, f func(string) string) string {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"google.golang.org/protobuf/proto"
@@ -395,14 +394,9 @@ func authCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // withAuth dials the server and runs fn with an access API client.
 func withAuth(ctx context.Context, cf *clientFlags, fn func(context.Context, pb.AuthServiceClient) error) error {
-	conn, err := grpc.NewClient(cf.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return fmt.Errorf("connecting to %s: %w", cf.server, err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
-	defer cancel()
-	return fn(cf.outgoing(ctx), pb.NewAuthServiceClient(conn))
+	return withConn(ctx, cf, func(ctx context.Context, conn *grpc.ClientConn) error {
+		return fn(ctx, pb.NewAuthServiceClient(conn))
+	})
 }
 
 // policyLines parses policy lines given as arguments, one or more CSV lines

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
 )
@@ -204,17 +203,4 @@ func readInput(file string) ([]byte, error) {
 		return io.ReadAll(os.Stdin)
 	}
 	return os.ReadFile(file)
-}
-
-// withConn dials the server and runs fn with the call's context (timeout
-// and bearer token applied).
-func withConn(ctx context.Context, cf *clientFlags, fn func(context.Context, *grpc.ClientConn) error) error {
-	conn, err := grpc.NewClient(cf.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return fmt.Errorf("connecting to %s: %w", cf.server, err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
-	defer cancel()
-	return fn(cf.outgoing(ctx), conn)
 }

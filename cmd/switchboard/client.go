@@ -240,21 +240,37 @@ func (c *clientFlags) outgoing(ctx context.Context) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+strings.TrimSpace(c.token))
 }
 
-// withClient dials the server, runs fn and prints its result as JSON.
-func withClient(ctx context.Context, cf *clientFlags, stdout io.Writer, fn func(context.Context, pb.TicketServiceClient) (proto.Message, error)) error {
-	conn, err := grpc.NewClient(cf.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
+// dial connects to the server cf names (plain text on loopback).
+func (c *clientFlags) dial() (*grpc.ClientConn, error) {
+	conn, err := grpc.NewClient(c.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		return fmt.Errorf("connecting to %s: %w", cf.server, err)
+		return nil, fmt.Errorf("connecting to %s: %w", c.server, err)
+	}
+	return conn, nil
+}
+
+// withConn dials the server and runs fn with the call's context (timeout
+// and bearer token applied).
+func withConn(ctx context.Context, cf *clientFlags, fn func(context.Context, *grpc.ClientConn) error) error {
+	conn, err := cf.dial()
+	if err != nil {
+		return err
 	}
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
-	ctx = cf.outgoing(ctx)
-	msg, err := fn(ctx, pb.NewTicketServiceClient(conn))
-	if err != nil {
-		return describe(err)
-	}
-	return printJSON(stdout, msg)
+	return fn(cf.outgoing(ctx), conn)
+}
+
+// withClient dials the server, runs fn and prints its result as JSON.
+func withClient(ctx context.Context, cf *clientFlags, stdout io.Writer, fn func(context.Context, pb.TicketServiceClient) (proto.Message, error)) error {
+	return withConn(ctx, cf, func(ctx context.Context, conn *grpc.ClientConn) error {
+		msg, err := fn(ctx, pb.NewTicketServiceClient(conn))
+		if err != nil {
+			return describe(err)
+		}
+		return printJSON(stdout, msg)
+	})
 }
 
 func printJSON(w io.Writer, m proto.Message) error {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
@@ -214,9 +212,9 @@ func inboxCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // withDispatch dials the server and runs fn with a dispatch client; fn sets
 // its own timeouts (status --watch makes many calls).
 func withDispatch(ctx context.Context, cf *clientFlags, fn func(context.Context, pb.DispatchServiceClient) error) error {
-	conn, err := grpc.NewClient(cf.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := cf.dial()
 	if err != nil {
-		return fmt.Errorf("connecting to %s: %w", cf.server, err)
+		return err
 	}
 	defer conn.Close()
 	ctx = cf.outgoing(ctx)

@@ -10,7 +10,6 @@ import (
 	"unicode"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -171,15 +170,9 @@ func registryCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // withRegistry dials the server and runs fn with a registry client.
 func withRegistry(ctx context.Context, cf *clientFlags, fn func(context.Context, pb.RegistryServiceClient) error) error {
-	conn, err := grpc.NewClient(cf.server, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return fmt.Errorf("connecting to %s: %w", cf.server, err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
-	defer cancel()
-	ctx = cf.outgoing(ctx)
-	return fn(ctx, pb.NewRegistryServiceClient(conn))
+	return withConn(ctx, cf, func(ctx context.Context, conn *grpc.ClientConn) error {
+		return fn(ctx, pb.NewRegistryServiceClient(conn))
+	})
 }
 
 // printResult prints a call's result as JSON, or describes its error.

@@ -115,3 +115,23 @@ func ParseDate(s string) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("date %q: want YYYY-MM-DD", s)
 }
+
+// forwardingMarks are the words that, in a label, name a forwarding step
+// (转办 "forwarded for handling", 转交 "passed on") rather than a body that
+// handled the request.
+var forwardingMarks = []string{"转办", "转交"}
+
+// IsForwarding reports whether a label names a forwarding step rather than
+// a handler: in a hotline's history a row "answered" by the office that
+// only forwarded it onward (e.g. 市政府信息办(转办)) says nothing about
+// where the request belongs, and a routing model that suggested it would
+// send the request back to the hotline itself. Such rows are left out of
+// training and evaluation by default.
+func IsForwarding(label string) bool {
+	for _, m := range forwardingMarks {
+		if strings.Contains(label, m) {
+			return true
+		}
+	}
+	return false
+}

@@ -84,3 +84,17 @@ func TestSplitByTime(t *testing.T) {
 		t.Errorf("split %d/%d, want 3/2 (undated goes to training)", len(train), len(test))
 	}
 }
+
+func TestIsForwarding(t *testing.T) {
+	for label, want := range map[string]bool{
+		"市政府信息办(转办)": true,
+		"12345热线转交":  true,
+		"区县政府":       false,
+		"住建城管":       false,
+		"":           false,
+	} {
+		if got := IsForwarding(label); got != want {
+			t.Errorf("IsForwarding(%q) = %v, want %v", label, got, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -57,6 +58,7 @@ func classifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 type dataFlags struct {
 	data, textCols, labelCol, timeCol, exclude, splitAt string
 	newest                                              float64
+	keepForwarding                                      bool
 }
 
 func (d *dataFlags) register(fs *flag.FlagSet) {
@@ -67,9 +69,10 @@ func (d *dataFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.exclude, "exclude-label", "", "drop rows with these `labels` (comma-separated), e.g. a forwarding office that is not a handler")
 	fs.StringVar(&d.splitAt, "split-at", "", "temporal split: train on rows dated before `DATE`, test on the rest (needs --time-column)")
 	fs.Float64Var(&d.newest, "newest", 0, "temporal split: test on the newest `share` of dated rows (needs --time-column)")
+	fs.BoolVar(&d.keepForwarding, "keep-forwarding", false, "keep rows whose label names a forwarding step (contains 转办 or 转交), which are dropped by default: the office that only forwarded a request is not its handler")
 }
 
-func (d *dataFlags) read() ([]classify.Example, error) {
+func (d *dataFlags) read(stderr io.Writer) ([]classify.Example, error) {
 	switch {
 	case d.data == "":
 		return nil, usageError{"--data is required"}
@@ -98,6 +101,19 @@ func (d *dataFlags) read() ([]classify.Example, error) {
 	if d.exclude != "" {
 		drop := splitCommaList(d.exclude)
 		ex = slices.DeleteFunc(ex, func(e classify.Example) bool { return slices.Contains(drop, e.Label) })
+	}
+	if !d.keepForwarding {
+		dropped := make(map[string]int)
+		ex = slices.DeleteFunc(ex, func(e classify.Example) bool {
+			if classify.IsForwarding(e.Label) {
+				dropped[e.Label]++
+				return true
+			}
+			return false
+		})
+		for _, l := range slices.Sorted(maps.Keys(dropped)) {
+			fmt.Fprintf(stderr, "dropped %d rows labelled %q: a forwarding step, not a handler (--keep-forwarding keeps them)\n", dropped[l], l)
+		}
 	}
 	if len(ex) == 0 {
 		return nil, fmt.Errorf("%s: no labelled rows", d.data)
@@ -203,7 +219,7 @@ func classifyTrain(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		return usageError{"--out is required"}
 	}
-	ex, err := d.read()
+	ex, err := d.read(stderr)
 	if err != nil {
 		return err
 	}
@@ -265,7 +281,7 @@ func classifyEval(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ex, err := d.read()
+	ex, err := d.read(stderr)
 	if err != nil {
 		return err
 	}

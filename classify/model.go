@@ -38,6 +38,10 @@ type Config struct {
 	// ClassWeight raises the per-class weight n/(k·n_c) to this power:
 	// 0 treats all examples alike, 1 balances the classes.
 	ClassWeight float64 `json:"class_weight"`
+	// MaxWeightRatio, if above 1, lowers ClassWeight for a training set
+	// whose class weights would otherwise differ by more than this factor
+	// (see classWeightPower); 0 leaves ClassWeight alone.
+	MaxWeightRatio float64 `json:"max_weight_ratio,omitempty"`
 	// NB scales features by their naive-Bayes log-count ratio per class
 	// (NB-SVM) with smoothing NBAlpha.
 	NB      bool    `json:"nb"`
@@ -68,6 +72,7 @@ func DefaultConfig() Config {
 		Features:        DefaultFeatures(),
 		C:               1,
 		ClassWeight:     1,
+		MaxWeightRatio:  4,
 		NB:              true,
 		NBAlpha:         0.1,
 		Folds:           5,
@@ -86,6 +91,8 @@ func (c Config) Validate() error {
 		return errors.New("config: c must be positive")
 	case c.ClassWeight < 0 || c.ClassWeight > 2:
 		return errors.New("config: class_weight must be between 0 and 2")
+	case c.MaxWeightRatio < 0:
+		return errors.New("config: max_weight_ratio must not be negative")
 	case c.HalfLife < 0:
 		return errors.New("config: half_life_days must not be negative")
 	case c.Folds < 2:

@@ -230,3 +230,28 @@ func (m *Model) marshal() []byte {
 	}
 	return b.Bytes()
 }
+
+func TestClassWeightPowerLimitsTheRatio(t *testing.T) {
+	cfg := DefaultConfig() // balanced, weights at most 4× apart
+	for _, c := range []struct {
+		count []float64
+		want  float64
+	}{
+		{[]float64{486, 148, 203}, 1},    // ratio 3.3: full balance
+		{[]float64{400, 100, 0}, 1},      // ratio 4 exactly; an absent class is ignored
+		{[]float64{280, 7, 20}, 0.37581}, // ratio 40: 40^p = 4
+		{[]float64{50, 50}, 1},           // one class size
+	} {
+		if got := classWeightPower(c.count, cfg); math.Abs(got-c.want) > 1e-4 {
+			t.Errorf("classWeightPower(%v) = %.5f, want %.5f", c.count, got, c.want)
+		}
+	}
+	cfg.MaxWeightRatio = 0
+	if got := classWeightPower([]float64{280, 7}, cfg); got != 1 {
+		t.Errorf("without a limit: %v", got)
+	}
+	cfg.MaxWeightRatio, cfg.ClassWeight = 4, 0.2
+	if got := classWeightPower([]float64{280, 7}, cfg); got != 0.2 {
+		t.Errorf("a weight below the limit is kept: %v", got)
+	}
+}

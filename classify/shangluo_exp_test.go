@@ -254,12 +254,20 @@ func TestShangluoExperiment(t *testing.T) {
 	rg := func(g *Gazetteer, cw float64, hl Days) func() Config {
 		return func() Config { c := RoutingConfig(g); c.ClassWeight = cw; c.HalfLife = hl; return c }
 	}
+	capped := func(r float64) func() Config {
+		return func() Config { c := DefaultConfig(); c.MaxWeightRatio = r; return c }
+	}
 	text := func(cw float64) func() Config {
 		return func() Config { c := DefaultConfig(); c.ClassWeight = cw; return c }
 	}
 	cases := []expCase{
 		{"text cw1", single(text(1))},
 		{"text cw0", single(text(0))},
+		{"text cw0.25", single(text(0.25))},
+		{"text cap3", single(capped(3))},
+		{"text cap4", single(capped(4))},
+		{"text cap6", single(capped(6))},
+		{"text cap10", single(capped(10))},
 		{"gaz-no-streets cw0.5", single(rg(g0, 0.5, 0))},
 		{"gaz-no-streets cw0", single(rg(g0, 0, 0))},
 		{"gaz cw0.5 (RoutingConfig)", single(rg(g, 0.5, 0))},

@@ -147,6 +147,7 @@ type configFlags struct {
 	charMin, charMax, folds, minDF                     int
 	maxFeatures                                        int
 	c, classWeight, target, extraWt, nbAlpha, halfLife float64
+	maxWeightRatio                                     float64
 	nb                                                 bool
 	seed                                               uint64
 }
@@ -160,6 +161,7 @@ func (c *configFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.maxFeatures, "max-features", d.Features.MaxFeatures, "keep at most this many terms")
 	fs.Float64Var(&c.c, "c", d.C, "SVM penalty C")
 	fs.Float64Var(&c.classWeight, "class-weight", d.ClassWeight, "class weighting power: 0 none, 1 balanced")
+	fs.Float64Var(&c.maxWeightRatio, "max-weight-ratio", d.MaxWeightRatio, "lower the class weighting when the largest class weight would exceed the smallest by more than this `factor` (0: no limit)")
 	fs.BoolVar(&c.nb, "nb", d.NB, "scale features by naive-Bayes log-count ratios (NB-SVM)")
 	fs.Float64Var(&c.nbAlpha, "nb-alpha", d.NBAlpha, "smoothing of the naive-Bayes ratios (0: 0.1)")
 	fs.IntVar(&c.folds, "folds", d.Folds, "internal folds for calibration and dispatch thresholds")
@@ -176,6 +178,7 @@ func (c *configFlags) config() (classify.Config, classify.Segmenter, error) {
 	cfg.Features.MinDF, cfg.Features.MaxFeatures = c.minDF, c.maxFeatures
 	cfg.Features.ExtraWeight = c.extraWt
 	cfg.C, cfg.ClassWeight, cfg.NB, cfg.NBAlpha = c.c, c.classWeight, c.nb, c.nbAlpha
+	cfg.MaxWeightRatio = c.maxWeightRatio
 	cfg.Folds, cfg.TargetPrecision, cfg.Seed = c.folds, c.target, c.seed
 	cfg.HalfLife = classify.Days(c.halfLife)
 	var seg classify.Segmenter

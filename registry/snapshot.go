@@ -25,6 +25,7 @@ type Snapshot struct {
 	byUnit   map[string][]int // unit → indexes into backends
 	rules    ruleIndex
 	ruleList []Rule
+	places   placeIndex
 }
 
 // NewSnapshot indexes a valid province file at revision rev.
@@ -47,6 +48,7 @@ func NewSnapshot(p *ProvinceFile, rev uint64) *Snapshot {
 			s.children[u.Parent] = append(s.children[u.Parent], u.ID)
 		}
 	}
+	s.places = newPlaceIndex(s.units, s.unitByID)
 	for _, h := range p.Hotlines {
 		s.hotlines[h.Number] = append(s.hotlines[h.Number], h)
 	}

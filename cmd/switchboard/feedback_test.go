@@ -61,6 +61,20 @@ func TestIntakeSuggestsAndFeedbackExports(t *testing.T) {
 	if !phone || len(tk.GetAssist().GetAnswers()) == 0 {
 		t.Fatalf("entities %v, assist %v", tk.GetEntities(), tk.GetAssist())
 	}
+	// The request names its place (天河区): the ticket is filed in that
+	// region and the units suggested for the categories are that city's.
+	loc, err := a.tickets.CreateTicket(ctx, &pb.CreateTicketRequest{Ticket: &pb.NewTicket{
+		Channel: pb.Channel_PHONE, Caller: &pb.Caller{Phone: "13800138001"}, RequestType: pb.RequestType_COMPLAINT,
+		Title: "化工厂偷排废气", Content: "广州市天河区石牌街道附近的化工厂晚上偷排废气，气味刺鼻，请环保部门查处。"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc.GetLocation().GetRegionCode() != "440106" {
+		t.Errorf("region filled from the text: %q, want 440106 (天河区)", loc.GetLocation().GetRegionCode())
+	}
+	if us := loc.GetSuggestions().GetUnits(); len(us) == 0 || us[0].GetCode() != "gz-eco" {
+		t.Errorf("suggested units %v, want gz-eco first (环境保护 in 广州)", us)
+	}
 	// A category code the taxonomy does not hold is refused, naming the field.
 	_, err = a.tickets.CreateTicket(ctx, &pb.CreateTicketRequest{Ticket: &pb.NewTicket{
 		Channel: pb.Channel_PHONE, Caller: &pb.Caller{Phone: "13800138000"}, RequestType: pb.RequestType_HELP,

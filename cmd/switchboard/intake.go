@@ -6,10 +6,8 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/switchboard12345/switchboard/classify"
 	"github.com/switchboard12345/switchboard/entity"
@@ -75,9 +73,9 @@ func (x *extractor) Extract(text string, now time.Time) []ticket.Entity {
 	return out
 }
 
-// knownPlaces are the names of the registry's territorial units, without
-// their office suffixes (天河区人民政府 → 天河区), rebuilt when the
-// registry changes.
+// knownPlaces are the names of the registry's territorial units and their
+// short forms (天河区人民政府 → 天河区, 广州市 → 广州; registry.Place),
+// rebuilt when the registry changes.
 func (x *extractor) knownPlaces() []string {
 	snap := x.routes()
 	x.mu.Lock()
@@ -85,19 +83,9 @@ func (x *extractor) knownPlaces() []string {
 	if x.places != nil && snap.Revision == x.rev {
 		return x.places
 	}
-	units, _ := snap.Units(context.Background())
 	places := []string{}
-	for _, u := range units {
-		switch u.Kind {
-		case "province", "city", "district", "street", "community":
-			name := u.Name
-			for _, suffix := range []string{"人民政府", "办事处", "居民委员会"} {
-				name = strings.TrimSuffix(name, suffix)
-			}
-			if utf8.RuneCountInString(name) >= 2 {
-				places = append(places, name)
-			}
-		}
+	for _, p := range snap.Places() {
+		places = append(places, p.Name)
 	}
 	x.places, x.rev = places, snap.Revision
 	return places

@@ -90,7 +90,10 @@ type Proposal struct {
 	Category string
 	// Unit is the unit model's top unit when it is confident enough; empty
 	// otherwise.
-	Unit    string
+	Unit string
+	// Region is the region code of the most precise territorial unit the
+	// text names, when the request came without one; empty otherwise.
+	Region  string
 	Answers []Answer
 	Related []Match
 }
@@ -139,12 +142,20 @@ func (a *Assistant) Propose(ctx context.Context, t ticket.Ticket, now time.Time,
 			p.Suggested.Model = strings.TrimPrefix(p.Suggested.Model+" + "+a.UnitVersion, " + ")
 		}
 	}
+	region := t.Location.RegionCode
+	if a.Routes != nil && region == "" {
+		// The jurisdiction the caller's words name (属地): the most precise
+		// territorial unit of the registry in the text.
+		if place, ok := a.Routes().Locate(text); ok {
+			region, p.Region = place.Region, place.Region
+		}
+	}
 	if a.Routes != nil && len(p.Suggested.Units) < k {
-		// Units the routing rules give for the suggested categories, with
-		// the category's confidence.
+		// Units the routing rules give for the suggested categories in the
+		// request's region, with the category's confidence.
 		snap := a.Routes()
 		for _, g := range p.Suggested.Categories {
-			if u, ok := snap.Route(g.Code, t.Location.RegionCode); ok && !units[u] && len(p.Suggested.Units) < k {
+			if u, ok := snap.Route(g.Code, region); ok && !units[u] && len(p.Suggested.Units) < k {
 				units[u] = true
 				p.Suggested.Units = append(p.Suggested.Units, ticket.Guess{Code: u, Name: a.unitName(u), Confidence: g.Confidence})
 			}

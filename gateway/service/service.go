@@ -236,12 +236,15 @@ func (s *Tickets) CreateTicket(ctx context.Context, req *pb.CreateTicketRequest)
 
 // applyProposal files what intake proposes into the new ticket: the
 // suggestions and entities, the category when the request came without one
-// and the model is confident enough, and the address when the caller gave
-// none but the text names one.
+// and the model is confident enough, and the region and address when the
+// caller gave none but the text names them.
 func (s *Tickets) applyProposal(t *ticket.Ticket, p assist.Proposal) {
 	t.Suggested, t.Entities = p.Suggested, p.Entities
 	if t.Category == "" && p.Category != "" {
 		t.Category = p.Category
+	}
+	if t.Location.RegionCode == "" {
+		t.Location.RegionCode = p.Region
 	}
 	if t.Location.Address == "" {
 		for _, e := range p.Entities {

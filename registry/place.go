@@ -53,7 +53,7 @@ func newPlaceIndex(units []Unit, byID map[string]int) placeIndex {
 		return ""
 	}
 	names := make(map[string][]string, len(units)) // unit → its names
-	owners := make(map[string]map[string]bool)      // name → units
+	owners := make(map[string]map[string]bool)     // name → units
 	add := func(unit, name string) {
 		if utf8.RuneCountInString(name) < 2 || slices.Contains(names[unit], name) {
 			return

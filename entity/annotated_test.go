@@ -71,13 +71,15 @@ func TestAnnotatedSample(t *testing.T) {
 	}
 }
 
-// floors are well below the measured figures (see the README): they catch
-// regressions, not noise.
+// floors are below the measured figures (see the README): they catch
+// regressions, not noise. Measured on the whole sample (exact / overlap
+// F1): address 0.845 / 0.909, place 0.768 / 0.824, organisation
+// 0.765 / 0.825.
 var floors = map[Type]struct{ exactF1, overlapF1 float64 }{
 	Phone:        {0.85, 0.85},
-	Address:      {0.55, 0.65},
-	Place:        {0.50, 0.60},
-	Organisation: {0.45, 0.55},
+	Address:      {0.80, 0.85},
+	Place:        {0.72, 0.78},
+	Organisation: {0.71, 0.77},
 	Date:         {0.85, 0.88},
 	Amount:       {0.80, 0.80},
 }

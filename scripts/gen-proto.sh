@@ -18,6 +18,11 @@ done
 
 gw=$(go mod download -json github.com/grpc-ecosystem/grpc-gateway@v1.16.0 | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
 cp "$gw"/third_party/googleapis/google/api/{annotations,http}.proto .cache/protoinclude/google/api/
+# The OpenAPI options (security definitions) from the grpc-gateway v2 module the
+# code depends on.
+gw2=$(go list -m -f '{{.Dir}}' github.com/grpc-ecosystem/grpc-gateway/v2)
+mkdir -p .cache/protoinclude/protoc-gen-openapiv2/options
+cp "$gw2"/protoc-gen-openapiv2/options/{annotations,openapiv2}.proto .cache/protoinclude/protoc-gen-openapiv2/options/
 chmod -R u+w .cache/protoinclude
 
 protos=$(find api -name '*.proto' | sort)

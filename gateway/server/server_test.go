@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/switchboard12345/switchboard/api"
 	pb "github.com/switchboard12345/switchboard/api/switchboard/v1"
 	"github.com/switchboard12345/switchboard/deploy/examples"
 	"github.com/switchboard12345/switchboard/gateway/deadline"
@@ -506,6 +507,17 @@ func TestOperationalEndpoints(t *testing.T) {
 		if resp.StatusCode != 200 || !bytes.Contains(b, []byte(want)) {
 			t.Errorf("GET %s: %d, body lacks %s", path, resp.StatusCode, want)
 		}
+	}
+	// The OpenAPI document says every call carries a bearer token.
+	var doc struct {
+		SecurityDefinitions map[string]struct{ Type, Name, In string }
+		Security            []map[string][]string
+	}
+	if err := json.Unmarshal(api.OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if b := doc.SecurityDefinitions["bearer"]; b.Type != "apiKey" || b.Name != "Authorization" || b.In != "header" || len(doc.Security) != 1 {
+		t.Errorf("OpenAPI security: %+v %v", doc.SecurityDefinitions, doc.Security)
 	}
 	resp, err := healthpb.NewHealthClient(s.conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
 	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {

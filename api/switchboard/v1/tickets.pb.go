@@ -10,6 +10,7 @@
 package switchboardv1
 
 import (
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -2754,7 +2755,7 @@ var File_switchboard_v1_tickets_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_tickets_proto_rawDesc = "" +
 	"\n" +
-	"\x1cswitchboard/v1/tickets.proto\x12\x0eswitchboard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"O\n" +
+	"\x1cswitchboard/v1/tickets.proto\x12\x0eswitchboard.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"O\n" +
 	"\x06Caller\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x1b\n" +
@@ -3031,7 +3032,13 @@ const file_switchboard_v1_tickets_proto_rawDesc = "" +
 	"\fReopenTicket\x12#.switchboard.v1.ReopenTicketRequest\x1a\x16.switchboard.v1.Ticket\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/tickets/{id}:reopen\x12l\n" +
 	"\vCloseTicket\x12\".switchboard.v1.CloseTicketRequest\x1a\x16.switchboard.v1.Ticket\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/tickets/{id}:close\x12o\n" +
 	"\fAnswerTicket\x12#.switchboard.v1.AnswerTicketRequest\x1a\x16.switchboard.v1.Ticket\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/tickets/{id}:answer\x12{\n" +
-	"\x10ReclassifyTicket\x12'.switchboard.v1.ReclassifyTicketRequest\x1a\x16.switchboard.v1.Ticket\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/tickets/{id}:reclassifyBJZHgithub.com/switchboard12345/switchboard/api/switchboard/v1;switchboardv1b\x06proto3"
+	"\x10ReclassifyTicket\x12'.switchboard.v1.ReclassifyTicketRequest\x1a\x16.switchboard.v1.Ticket\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/tickets/{id}:reclassifyB\x82\x03\x92A\xb4\x02\x12\x89\x01\n" +
+	"\x11Switchboard 12345\x12pThe single-number front door: tickets (工单), dispatch, registry, taxonomy, knowledge base and access control.2\x02v1Z\x97\x01\n" +
+	"\x94\x01\n" +
+	"\x06bearer\x12\x89\x01\b\x02\x12t\"Bearer <token>\": an API token (sbt_…, `switchboard auth token create`) or a JWT the deployment trusts (auth.jwt).\x1a\rAuthorization \x02b\f\n" +
+	"\n" +
+	"\n" +
+	"\x06bearer\x12\x00ZHgithub.com/switchboard12345/switchboard/api/switchboard/v1;switchboardv1b\x06proto3"
 
 var (
 	file_switchboard_v1_tickets_proto_rawDescOnce sync.Once

@@ -36,11 +36,16 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "kb" {
 		return benchKBCmd(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "classify" {
+		return benchClassifyCmd(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "intake" {
 		fmt.Fprintln(stderr, "Usage: switchboard bench intake [--duration D] [--clients 16,64]")
 		fmt.Fprintln(stderr, "       switchboard bench dispatch [--scenario all]")
 		fmt.Fprintln(stderr, "       switchboard bench access [--units 2000] [--users 20000] [--tickets 10000000] [--data DIR --keep]")
-		return usageError{"bench: the benchmarks are intake, dispatch and access"}
+		fmt.Fprintln(stderr, "       switchboard bench kb [--entries 10000]")
+		fmt.Fprintln(stderr, "       switchboard bench classify [--messages 10000]")
+		return usageError{"bench: the benchmarks are intake, dispatch, access, kb and classify"}
 	}
 	fs := flag.NewFlagSet("bench intake", flag.ContinueOnError)
 	fs.SetOutput(stderr)

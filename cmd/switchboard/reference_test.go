@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard12345/switchboard/classify/classifytest"
 	"github.com/switchboard12345/switchboard/deploy/examples"
 	"github.com/switchboard12345/switchboard/gateway/config"
 	"github.com/switchboard12345/switchboard/kb"
@@ -139,6 +140,21 @@ func TestBenchKB(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	for _, s := range []string{"2000 entries", "p99", "searches/s"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("output lacks %q:\n%s", s, out.String())
+		}
+	}
+	t.Log(out.String())
+}
+
+// TestBenchClassify runs the classifier benchmark small.
+func TestBenchClassify(t *testing.T) {
+	classifytest.Dataset(t, "teddy2020c/train.csv") // skips (fails under CI) without the shared data
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"bench", "classify", "--messages", "2500", "--queries", "100"}, &out, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, s := range []string{"history: 2500 messages", "training on 1 CPU(s)", "prediction (top 3", "p99"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("output lacks %q:\n%s", s, out.String())
 		}

@@ -58,7 +58,8 @@ func fitLinear(docs [][]termCount, y []int, weight []float64, k int, cfg Config)
 }
 
 // classWeightPower is cfg.ClassWeight, lowered so that the largest class
-// weight is at most cfg.MaxWeightRatio times the smallest (0: no limit).
+// weight is at most cfg.MaxWeightRatio times the smallest (0: no limit; 1:
+// no weighting).
 // With classes of 486 and 148 examples (ratio 3.3) full balancing stands;
 // with a main handler of 280 letters and labels of 7 (ratio 40) a balanced
 // model would weigh each of the small labels' letters 40 times one of the
@@ -71,7 +72,7 @@ func classWeightPower(count []float64, cfg Config) float64 {
 		}
 	}
 	p := cfg.ClassWeight
-	if cfg.MaxWeightRatio <= 1 || hi <= lo || p == 0 {
+	if cfg.MaxWeightRatio == 0 || hi <= lo || p == 0 {
 		return p
 	}
 	if limit := math.Log(cfg.MaxWeightRatio) / math.Log(hi/lo); p > limit {

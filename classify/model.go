@@ -38,9 +38,9 @@ type Config struct {
 	// ClassWeight raises the per-class weight n/(k·n_c) to this power:
 	// 0 treats all examples alike, 1 balances the classes.
 	ClassWeight float64 `json:"class_weight"`
-	// MaxWeightRatio, if above 1, lowers ClassWeight for a training set
-	// whose class weights would otherwise differ by more than this factor
-	// (see classWeightPower); 0 leaves ClassWeight alone.
+	// MaxWeightRatio, if set (at least 1), lowers ClassWeight for a
+	// training set whose class weights would otherwise differ by more than
+	// this factor (see classWeightPower); 0 leaves ClassWeight alone.
 	MaxWeightRatio float64 `json:"max_weight_ratio,omitempty"`
 	// NB scales features by their naive-Bayes log-count ratio per class
 	// (NB-SVM) with smoothing NBAlpha.
@@ -91,8 +91,8 @@ func (c Config) Validate() error {
 		return errors.New("config: c must be positive")
 	case c.ClassWeight < 0 || c.ClassWeight > 2:
 		return errors.New("config: class_weight must be between 0 and 2")
-	case c.MaxWeightRatio < 0:
-		return errors.New("config: max_weight_ratio must not be negative")
+	case c.MaxWeightRatio != 0 && !(c.MaxWeightRatio >= 1):
+		return errors.New("config: max_weight_ratio must be 0 (no limit) or at least 1")
 	case c.HalfLife < 0:
 		return errors.New("config: half_life_days must not be negative")
 	case c.Folds < 2:

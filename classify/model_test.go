@@ -250,6 +250,17 @@ func TestClassWeightPowerLimitsTheRatio(t *testing.T) {
 	if got := classWeightPower([]float64{280, 7}, cfg); got != 1 {
 		t.Errorf("without a limit: %v", got)
 	}
+	cfg.MaxWeightRatio = 1
+	if got := classWeightPower([]float64{280, 7}, cfg); got != 0 {
+		t.Errorf("a limit of 1 is no weighting: %v", got)
+	}
+	for _, bad := range []float64{0.5, -1, math.NaN()} {
+		c := DefaultConfig()
+		c.MaxWeightRatio = bad
+		if c.Validate() == nil {
+			t.Errorf("max_weight_ratio %v accepted", bad)
+		}
+	}
 	cfg.MaxWeightRatio, cfg.ClassWeight = 4, 0.2
 	if got := classWeightPower([]float64{280, 7}, cfg); got != 0.2 {
 		t.Errorf("a weight below the limit is kept: %v", got)

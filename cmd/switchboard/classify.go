@@ -66,10 +66,10 @@ func (d *dataFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.textCols, "text-column", "", "text `columns`, comma-separated, joined into one text")
 	fs.StringVar(&d.labelCol, "label-column", "", "label `column`")
 	fs.StringVar(&d.timeCol, "time-column", "", "date `column` (YYYY-MM-DD…), for --split-at / --newest")
-	fs.StringVar(&d.exclude, "exclude-label", "", "drop rows with these `labels` (comma-separated), e.g. a forwarding office that is not a handler")
+	fs.StringVar(&d.exclude, "exclude-label", "", "drop rows with these `labels` (comma-separated), e.g. a catch-all office that is not a handler")
 	fs.StringVar(&d.splitAt, "split-at", "", "temporal split: train on rows dated before `DATE`, test on the rest (needs --time-column)")
 	fs.Float64Var(&d.newest, "newest", 0, "temporal split: test on the newest `share` of dated rows (needs --time-column)")
-	fs.BoolVar(&d.keepForwarding, "keep-forwarding", false, "keep rows whose label names a forwarding step (contains 转办 or 转交), which are dropped by default: the office that only forwarded a request is not its handler")
+	fs.BoolVar(&d.keepForwarding, "keep-forwarding", false, "keep rows whose label names a forwarding step (contains 转办 or 转交), which are dropped by default: the office that only forwarded a request is not its handler (a handler's label that merely notes 转办 is dropped too: rename it or keep them)")
 }
 
 func (d *dataFlags) read(stderr io.Writer) ([]classify.Example, error) {

@@ -2,6 +2,8 @@ package registry_test
 
 import (
 	"bytes"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/switchboard12345/switchboard/deploy/examples"
@@ -44,5 +46,60 @@ func TestLocate(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("no place %q", want)
 		}
+	}
+}
+
+func TestLocateResolvesConflictsAndCommonWords(t *testing.T) {
+	s := load(t, `name: 乙省
+units:
+  - {id: p, name: 乙省人民政府, kind: province, region: "450000"}
+  - {id: zs, name: 中山市人民政府, kind: city, parent: p, region: "442000"}
+  - {id: gz, name: 广州市人民政府, kind: city, parent: p, region: "440100"}
+  - {id: th, name: 天河区人民政府, kind: district, parent: gz, region: "440106"}
+  - {id: hz, name: 海珠区人民政府, kind: district, parent: gz, region: "440105"}
+  - {id: th-dongfeng, name: 东风村民委员会, kind: community, parent: th}
+  - {id: th-jiefang, name: 解放居民委员会, kind: community, parent: th}
+  - {id: fs, name: 佛山市人民政府, kind: city, parent: p, region: "440600"}
+  - {id: cc, name: 禅城区人民政府, kind: district, parent: fs, region: "440604"}
+`)
+	for _, c := range []struct {
+		text, unit string // "" when nothing is located
+	}{
+		{"中山路上的井盖坏了", ""},             // a road, not the city 中山
+		{"中山大学门口", ""},                // a university
+		{"中山的公交车", "zs"},              // the city
+		{"东风路的路灯坏了", ""},              // 东风 alone is no village
+		{"东风村的水渠堵了", "th-dongfeng"},   // 村民委员会 → 村
+		{"解放社区门口垃圾没人清", "th-jiefang"}, // 居民委员会 → 社区
+		{"天河区和海珠区交界的桥", "gz"},         // two districts: their city
+		{"广州市禅城区的商户", ""},             // places that do not nest: only the province holds both
+		{"广州市天河区东风村", "th-dongfeng"},  // a chain: the most precise
+		{"佛山禅城区，还有广州", ""},            // two cities
+	} {
+		got, ok := s.Locate(c.text)
+		if (c.unit == "") == ok || ok && got.Unit != c.unit {
+			t.Errorf("Locate(%q) = %+v, %v; want %q", c.text, got, ok, c.unit)
+		}
+	}
+	if !slices.Contains(s.PlaceNames(), "东风村") {
+		t.Errorf("place names %v", s.PlaceNames())
+	}
+}
+
+func TestUnitThatIsItsOwnParentIsRefused(t *testing.T) {
+	_, err := registry.LoadProvince(strings.NewReader(`name: 丙省
+units:
+  - {id: p, name: 丙省人民政府, kind: province}
+  - {id: c, name: 丙市人民政府, kind: city, parent: c}
+`))
+	if err == nil || !strings.Contains(err.Error(), "units[1].parent") {
+		t.Fatalf("a unit its own parent: %v", err)
+	}
+	_, err = registry.LoadProvince(strings.NewReader(`name: 丙省
+units:
+  - {id: p, name: 丙省人民政府, kind: province, region: "4400"}
+`))
+	if err == nil || !strings.Contains(err.Error(), "units[0].region") {
+		t.Fatalf("a region code of 4 digits: %v", err)
 	}
 }

@@ -94,8 +94,11 @@ func (p *ProvinceFile) Validate() error {
 			v.Add(at+".id", "duplicate of units[%d]: %q", j, u.ID)
 		}
 		index[u.ID] = i
-		if u.Name == "" {
-			v.Add(at+".name", "required")
+		if strings.TrimSpace(u.Name) != u.Name || u.Name == "" {
+			v.Add(at+".name", "required, without leading or trailing spaces: %q", u.Name)
+		}
+		if u.RegionCode != "" && !isRegionCode(u.RegionCode) {
+			v.Add(at+".region", "must be 6, 9 or 12 digits (GB/T 2260, with the township and village levels): %q", u.RegionCode)
 		}
 		if !slices.Contains(unitKinds, u.Kind) {
 			v.Add(at+".kind", "unknown kind %q", u.Kind)
@@ -119,8 +122,8 @@ func (p *ProvinceFile) Validate() error {
 			v.Add(fmt.Sprintf("units[%d].parent", i), "unknown unit %q", u.Parent)
 			continue
 		}
-		if j > i {
-			v.Add(fmt.Sprintf("units[%d].parent", i), "unit %q must be listed before its children", u.Parent)
+		if j >= i {
+			v.Add(fmt.Sprintf("units[%d].parent", i), "unit %q must be listed before its children (and a unit is not its own parent)", u.Parent)
 		}
 	}
 	return v.Err()
@@ -232,4 +235,18 @@ func overlaps(a, b Hotline) bool {
 	aEndsBeforeB := !a.ValidTo.IsZero() && !b.ValidFrom.IsZero() && !b.ValidFrom.Before(a.ValidTo)
 	bEndsBeforeA := !b.ValidTo.IsZero() && !a.ValidFrom.IsZero() && !a.ValidFrom.Before(b.ValidTo)
 	return !aEndsBeforeB && !bEndsBeforeA
+}
+
+// isRegionCode reports whether s is an administrative division code: 6
+// digits (county level), 9 (township) or 12 (village).
+func isRegionCode(s string) bool {
+	if len(s) != 6 && len(s) != 9 && len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

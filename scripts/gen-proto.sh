@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # gen-proto.sh regenerates the Go code and the OpenAPI document from api/**/*.proto,
 # offline: protoc from Debian's protobuf-compiler, the plugins built from the Go
-# module's pinned `tool` directives, and google/api/*.proto copied out of the
-# grpc-gateway v1.16.0 module into a git-ignored folder.
+# module's pinned `tool` directives, google/api/*.proto copied out of the
+# grpc-gateway v1.16.0 module and the OpenAPI options protos out of the
+# grpc-gateway v2 module the code depends on, into a git-ignored folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,7 @@ gw=$(go mod download -json github.com/grpc-ecosystem/grpc-gateway@v1.16.0 | sed 
 cp "$gw"/third_party/googleapis/google/api/{annotations,http}.proto .cache/protoinclude/google/api/
 # The OpenAPI options (security definitions) from the grpc-gateway v2 module the
 # code depends on.
-gw2=$(go list -m -f '{{.Dir}}' github.com/grpc-ecosystem/grpc-gateway/v2)
+gw2=$(go mod download -json github.com/grpc-ecosystem/grpc-gateway/v2 | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
 mkdir -p .cache/protoinclude/protoc-gen-openapiv2/options
 cp "$gw2"/protoc-gen-openapiv2/options/{annotations,openapiv2}.proto .cache/protoinclude/protoc-gen-openapiv2/options/
 chmod -R u+w .cache/protoinclude

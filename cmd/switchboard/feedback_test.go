@@ -69,8 +69,8 @@ func TestIntakeSuggestsAndFeedbackExports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if loc.GetLocation().GetRegionCode() != "440106" {
-		t.Errorf("region filled from the text: %q, want 440106 (天河区)", loc.GetLocation().GetRegionCode())
+	if loc.GetLocation().GetRegionCode() != "440106" || loc.GetSuggestions().GetRegion().GetCode() != "440106" {
+		t.Errorf("region filled from the text: %q (suggested %v), want 440106 (天河区)", loc.GetLocation().GetRegionCode(), loc.GetSuggestions().GetRegion())
 	}
 	if us := loc.GetSuggestions().GetUnits(); len(us) == 0 || us[0].GetCode() != "gz-eco" {
 		t.Errorf("suggested units %v, want gz-eco first (环境保护 in 广州)", us)

@@ -74,8 +74,8 @@ func (x *extractor) Extract(text string, now time.Time) []ticket.Entity {
 }
 
 // knownPlaces are the names of the registry's territorial units and their
-// short forms (天河区人民政府 → 天河区, 广州市 → 广州; registry.Place),
-// rebuilt when the registry changes.
+// short forms (天河区人民政府 → 天河区, 广州市 → 广州;
+// registry.Snapshot.PlaceNames), rebuilt when the registry changes.
 func (x *extractor) knownPlaces() []string {
 	snap := x.routes()
 	x.mu.Lock()
@@ -83,10 +83,7 @@ func (x *extractor) knownPlaces() []string {
 	if x.places != nil && snap.Revision == x.rev {
 		return x.places
 	}
-	places := []string{}
-	for _, p := range snap.Places() {
-		places = append(places, p.Name)
-	}
+	places := snap.PlaceNames()
 	x.places, x.rev = places, snap.Revision
 	return places
 }

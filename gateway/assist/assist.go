@@ -112,6 +112,10 @@ func (a *Assistant) Propose(ctx context.Context, t ticket.Ticket, now time.Time,
 	}
 	text := Text(t)
 	var p Proposal
+	var snap *registry.Snapshot
+	if a.Routes != nil {
+		snap = a.Routes() // one registry revision for the whole proposal
+	}
 	if a.Category != nil {
 		sug := a.Category.Predict(text, k)
 		for i, s := range sug {
@@ -132,7 +136,7 @@ func (a *Assistant) Propose(ctx context.Context, t ticket.Ticket, now time.Time,
 	units := map[string]bool{}
 	if a.Unit != nil {
 		for i, s := range a.Unit.Predict(text, k) {
-			p.Suggested.Units = append(p.Suggested.Units, ticket.Guess{Code: s.Label, Name: a.unitName(s.Label), Confidence: round(s.Confidence)})
+			p.Suggested.Units = append(p.Suggested.Units, ticket.Guess{Code: s.Label, Name: unitName(snap, s.Label), Confidence: round(s.Confidence)})
 			units[s.Label] = true
 			if i == 0 && a.Unit.Auto(s) {
 				p.Unit = s.Label
@@ -142,22 +146,27 @@ func (a *Assistant) Propose(ctx context.Context, t ticket.Ticket, now time.Time,
 			p.Suggested.Model = strings.TrimPrefix(p.Suggested.Model+" + "+a.UnitVersion, " + ")
 		}
 	}
-	region := t.Location.RegionCode
-	if a.Routes != nil && region == "" {
-		// The jurisdiction the caller's words name (属地): the most precise
-		// territorial unit of the registry in the text.
-		if place, ok := a.Routes().Locate(text); ok {
-			region, p.Region = place.Region, place.Region
+	if snap != nil && t.Location.RegionCode == "" {
+		// The jurisdiction the caller's words name (属地): the most
+		// precise territorial unit of the registry in the address, else
+		// in the title and content.
+		place, ok := snap.Locate(t.Location.Address)
+		if !ok {
+			place, ok = snap.Locate(text)
+		}
+		if ok && place.Region != "" {
+			p.Region = place.Region
+			p.Suggested.Region = &ticket.Guess{Code: place.Region, Name: place.Name}
+			t.Location.RegionCode = place.Region
 		}
 	}
-	if a.Routes != nil && len(p.Suggested.Units) < k {
+	if snap != nil && len(p.Suggested.Units) < k {
 		// Units the routing rules give for the suggested categories in the
 		// request's region, with the category's confidence.
-		snap := a.Routes()
 		for _, g := range p.Suggested.Categories {
-			if u, ok := snap.Route(g.Code, region); ok && !units[u] && len(p.Suggested.Units) < k {
+			if u, ok := snap.Route(g.Code, t.Location.RegionCode); ok && !units[u] && len(p.Suggested.Units) < k {
 				units[u] = true
-				p.Suggested.Units = append(p.Suggested.Units, ticket.Guess{Code: u, Name: a.unitName(u), Confidence: g.Confidence})
+				p.Suggested.Units = append(p.Suggested.Units, ticket.Guess{Code: u, Name: unitName(snap, u), Confidence: g.Confidence})
 			}
 		}
 	}
@@ -175,11 +184,11 @@ func (a *Assistant) Propose(ctx context.Context, t ticket.Ticket, now time.Time,
 	return p
 }
 
-func (a *Assistant) unitName(id string) string {
-	if a.Routes == nil {
+func unitName(snap *registry.Snapshot, id string) string {
+	if snap == nil {
 		return ""
 	}
-	u, err := a.Routes().Unit(context.Background(), id)
+	u, err := snap.Unit(context.Background(), id)
 	if err != nil {
 		return ""
 	}

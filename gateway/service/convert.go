@@ -89,8 +89,11 @@ func toProto(t *ticket.Ticket, now time.Time) *pb.Ticket {
 		SuggestedBy:            string(t.SuggestedBy),
 		Emergency:              t.Emergency,
 	}
-	if sg := t.Suggested; len(sg.Categories) > 0 || len(sg.Units) > 0 {
+	if sg := t.Suggested; len(sg.Categories) > 0 || len(sg.Units) > 0 || sg.Region != nil {
 		out.Suggestions = &pb.Suggestions{Categories: guesses(sg.Categories), Units: guesses(sg.Units), Model: sg.Model, Auto: sg.Auto}
+		if r := sg.Region; r != nil {
+			out.Suggestions.Region = &pb.Guess{Code: r.Code, Name: r.Name, Confidence: r.Confidence}
+		}
 	}
 	for _, e := range t.Entities {
 		out.Entities = append(out.Entities, &pb.Entity{Type: e.Type, Text: e.Text, Start: int32(e.Start), End: int32(e.End), Value: e.Value})

@@ -89,6 +89,10 @@ type Suggested struct {
 	// Auto reports that the top category was confident enough to be taken
 	// without an operator (its automatic-dispatch threshold).
 	Auto bool `json:"auto,omitempty"`
+	// Region is the region the text names when the request came without
+	// one (Code: the region code, Name: the place named); intake filed it
+	// as the ticket's Location.RegionCode.
+	Region *Guess `json:"region,omitempty"`
 }
 
 // Guess is one suggestion: a category code or a unit id, its display name,

@@ -962,7 +962,11 @@ type Suggestions struct {
 	// The model version.
 	Model string `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
 	// The top category was confident enough to be taken without an operator.
-	Auto          bool `protobuf:"varint,4,opt,name=auto,proto3" json:"auto,omitempty"`
+	Auto bool `protobuf:"varint,4,opt,name=auto,proto3" json:"auto,omitempty"`
+	// The region the text names (the most precise territorial unit of the
+	// registry in the address, title or content), when the request came
+	// without one: intake filed it as location.regionCode.
+	Region        *Guess `protobuf:"bytes,5,opt,name=region,proto3" json:"region,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1023,6 +1027,13 @@ func (x *Suggestions) GetAuto() bool {
 		return x.Auto
 	}
 	return false
+}
+
+func (x *Suggestions) GetRegion() *Guess {
+	if x != nil {
+		return x.Region
+	}
+	return nil
 }
 
 // Guess is a category code or a unit id with its name and the estimated
@@ -2820,14 +2831,15 @@ const file_switchboard_v1_tickets_proto_rawDesc = "" +
 	"\vsuggestions\x18$ \x01(\v2\x1b.switchboard.v1.SuggestionsR\vsuggestions\x122\n" +
 	"\bentities\x18% \x03(\v2\x16.switchboard.v1.EntityR\bentities\x124\n" +
 	"\x06assist\x18& \x01(\v2\x1c.switchboard.v1.IntakeAssistR\x06assistB\v\n" +
-	"\t_resolved\"\x9b\x01\n" +
+	"\t_resolved\"\xca\x01\n" +
 	"\vSuggestions\x125\n" +
 	"\n" +
 	"categories\x18\x01 \x03(\v2\x15.switchboard.v1.GuessR\n" +
 	"categories\x12+\n" +
 	"\x05units\x18\x02 \x03(\v2\x15.switchboard.v1.GuessR\x05units\x12\x14\n" +
 	"\x05model\x18\x03 \x01(\tR\x05model\x12\x12\n" +
-	"\x04auto\x18\x04 \x01(\bR\x04auto\"O\n" +
+	"\x04auto\x18\x04 \x01(\bR\x04auto\x12-\n" +
+	"\x06region\x18\x05 \x01(\v2\x15.switchboard.v1.GuessR\x06region\"O\n" +
 	"\x05Guess\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1e\n" +
@@ -3122,67 +3134,68 @@ var file_switchboard_v1_tickets_proto_depIdxs = []int32{
 	12, // 22: switchboard.v1.Ticket.assist:type_name -> switchboard.v1.IntakeAssist
 	10, // 23: switchboard.v1.Suggestions.categories:type_name -> switchboard.v1.Guess
 	10, // 24: switchboard.v1.Suggestions.units:type_name -> switchboard.v1.Guess
-	13, // 25: switchboard.v1.IntakeAssist.answers:type_name -> switchboard.v1.KnowledgeAnswer
-	14, // 26: switchboard.v1.IntakeAssist.related:type_name -> switchboard.v1.RelatedTicket
-	7,  // 27: switchboard.v1.AssistIntakeRequest.ticket:type_name -> switchboard.v1.NewTicket
-	3,  // 28: switchboard.v1.Event.from_state:type_name -> switchboard.v1.State
-	3,  // 29: switchboard.v1.Event.to_state:type_name -> switchboard.v1.State
-	37, // 30: switchboard.v1.Event.details:type_name -> switchboard.v1.Event.DetailsEntry
-	39, // 31: switchboard.v1.Event.time:type_name -> google.protobuf.Timestamp
-	7,  // 32: switchboard.v1.CreateTicketRequest.ticket:type_name -> switchboard.v1.NewTicket
-	3,  // 33: switchboard.v1.ListTicketsRequest.state:type_name -> switchboard.v1.State
-	39, // 34: switchboard.v1.ListTicketsRequest.created_after:type_name -> google.protobuf.Timestamp
-	39, // 35: switchboard.v1.ListTicketsRequest.created_before:type_name -> google.protobuf.Timestamp
-	8,  // 36: switchboard.v1.ListTicketsResponse.tickets:type_name -> switchboard.v1.Ticket
-	3,  // 37: switchboard.v1.GetTicketStatsRequest.state:type_name -> switchboard.v1.State
-	39, // 38: switchboard.v1.GetTicketStatsRequest.created_after:type_name -> google.protobuf.Timestamp
-	39, // 39: switchboard.v1.GetTicketStatsRequest.created_before:type_name -> google.protobuf.Timestamp
-	38, // 40: switchboard.v1.TicketStats.by_state:type_name -> switchboard.v1.TicketStats.ByStateEntry
-	16, // 41: switchboard.v1.ListTicketEventsResponse.events:type_name -> switchboard.v1.Event
-	2,  // 42: switchboard.v1.DispatchTicketRequest.urgency:type_name -> switchboard.v1.Urgency
-	39, // 43: switchboard.v1.SuperviseTicketRequest.reply_by:type_name -> google.protobuf.Timestamp
-	4,  // 44: switchboard.v1.VisitTicketRequest.satisfaction:type_name -> switchboard.v1.Satisfaction
-	17, // 45: switchboard.v1.TicketService.CreateTicket:input_type -> switchboard.v1.CreateTicketRequest
-	18, // 46: switchboard.v1.TicketService.GetTicket:input_type -> switchboard.v1.GetTicketRequest
-	19, // 47: switchboard.v1.TicketService.ListTickets:input_type -> switchboard.v1.ListTicketsRequest
-	15, // 48: switchboard.v1.TicketService.AssistIntake:input_type -> switchboard.v1.AssistIntakeRequest
-	21, // 49: switchboard.v1.TicketService.GetTicketStats:input_type -> switchboard.v1.GetTicketStatsRequest
-	23, // 50: switchboard.v1.TicketService.ListTicketEvents:input_type -> switchboard.v1.ListTicketEventsRequest
-	25, // 51: switchboard.v1.TicketService.DispatchTicket:input_type -> switchboard.v1.DispatchTicketRequest
-	26, // 52: switchboard.v1.TicketService.SignTicket:input_type -> switchboard.v1.SignTicketRequest
-	28, // 53: switchboard.v1.TicketService.ReturnTicket:input_type -> switchboard.v1.ReturnTicketRequest
-	29, // 54: switchboard.v1.TicketService.RequestExtension:input_type -> switchboard.v1.RequestExtensionRequest
-	30, // 55: switchboard.v1.TicketService.DecideExtension:input_type -> switchboard.v1.DecideExtensionRequest
-	31, // 56: switchboard.v1.TicketService.SuperviseTicket:input_type -> switchboard.v1.SuperviseTicketRequest
-	32, // 57: switchboard.v1.TicketService.ReplyTicket:input_type -> switchboard.v1.ReplyTicketRequest
-	33, // 58: switchboard.v1.TicketService.VisitTicket:input_type -> switchboard.v1.VisitTicketRequest
-	34, // 59: switchboard.v1.TicketService.ReopenTicket:input_type -> switchboard.v1.ReopenTicketRequest
-	35, // 60: switchboard.v1.TicketService.CloseTicket:input_type -> switchboard.v1.CloseTicketRequest
-	36, // 61: switchboard.v1.TicketService.AnswerTicket:input_type -> switchboard.v1.AnswerTicketRequest
-	27, // 62: switchboard.v1.TicketService.ReclassifyTicket:input_type -> switchboard.v1.ReclassifyTicketRequest
-	8,  // 63: switchboard.v1.TicketService.CreateTicket:output_type -> switchboard.v1.Ticket
-	8,  // 64: switchboard.v1.TicketService.GetTicket:output_type -> switchboard.v1.Ticket
-	20, // 65: switchboard.v1.TicketService.ListTickets:output_type -> switchboard.v1.ListTicketsResponse
-	8,  // 66: switchboard.v1.TicketService.AssistIntake:output_type -> switchboard.v1.Ticket
-	22, // 67: switchboard.v1.TicketService.GetTicketStats:output_type -> switchboard.v1.TicketStats
-	24, // 68: switchboard.v1.TicketService.ListTicketEvents:output_type -> switchboard.v1.ListTicketEventsResponse
-	8,  // 69: switchboard.v1.TicketService.DispatchTicket:output_type -> switchboard.v1.Ticket
-	8,  // 70: switchboard.v1.TicketService.SignTicket:output_type -> switchboard.v1.Ticket
-	8,  // 71: switchboard.v1.TicketService.ReturnTicket:output_type -> switchboard.v1.Ticket
-	8,  // 72: switchboard.v1.TicketService.RequestExtension:output_type -> switchboard.v1.Ticket
-	8,  // 73: switchboard.v1.TicketService.DecideExtension:output_type -> switchboard.v1.Ticket
-	8,  // 74: switchboard.v1.TicketService.SuperviseTicket:output_type -> switchboard.v1.Ticket
-	8,  // 75: switchboard.v1.TicketService.ReplyTicket:output_type -> switchboard.v1.Ticket
-	8,  // 76: switchboard.v1.TicketService.VisitTicket:output_type -> switchboard.v1.Ticket
-	8,  // 77: switchboard.v1.TicketService.ReopenTicket:output_type -> switchboard.v1.Ticket
-	8,  // 78: switchboard.v1.TicketService.CloseTicket:output_type -> switchboard.v1.Ticket
-	8,  // 79: switchboard.v1.TicketService.AnswerTicket:output_type -> switchboard.v1.Ticket
-	8,  // 80: switchboard.v1.TicketService.ReclassifyTicket:output_type -> switchboard.v1.Ticket
-	63, // [63:81] is the sub-list for method output_type
-	45, // [45:63] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	10, // 25: switchboard.v1.Suggestions.region:type_name -> switchboard.v1.Guess
+	13, // 26: switchboard.v1.IntakeAssist.answers:type_name -> switchboard.v1.KnowledgeAnswer
+	14, // 27: switchboard.v1.IntakeAssist.related:type_name -> switchboard.v1.RelatedTicket
+	7,  // 28: switchboard.v1.AssistIntakeRequest.ticket:type_name -> switchboard.v1.NewTicket
+	3,  // 29: switchboard.v1.Event.from_state:type_name -> switchboard.v1.State
+	3,  // 30: switchboard.v1.Event.to_state:type_name -> switchboard.v1.State
+	37, // 31: switchboard.v1.Event.details:type_name -> switchboard.v1.Event.DetailsEntry
+	39, // 32: switchboard.v1.Event.time:type_name -> google.protobuf.Timestamp
+	7,  // 33: switchboard.v1.CreateTicketRequest.ticket:type_name -> switchboard.v1.NewTicket
+	3,  // 34: switchboard.v1.ListTicketsRequest.state:type_name -> switchboard.v1.State
+	39, // 35: switchboard.v1.ListTicketsRequest.created_after:type_name -> google.protobuf.Timestamp
+	39, // 36: switchboard.v1.ListTicketsRequest.created_before:type_name -> google.protobuf.Timestamp
+	8,  // 37: switchboard.v1.ListTicketsResponse.tickets:type_name -> switchboard.v1.Ticket
+	3,  // 38: switchboard.v1.GetTicketStatsRequest.state:type_name -> switchboard.v1.State
+	39, // 39: switchboard.v1.GetTicketStatsRequest.created_after:type_name -> google.protobuf.Timestamp
+	39, // 40: switchboard.v1.GetTicketStatsRequest.created_before:type_name -> google.protobuf.Timestamp
+	38, // 41: switchboard.v1.TicketStats.by_state:type_name -> switchboard.v1.TicketStats.ByStateEntry
+	16, // 42: switchboard.v1.ListTicketEventsResponse.events:type_name -> switchboard.v1.Event
+	2,  // 43: switchboard.v1.DispatchTicketRequest.urgency:type_name -> switchboard.v1.Urgency
+	39, // 44: switchboard.v1.SuperviseTicketRequest.reply_by:type_name -> google.protobuf.Timestamp
+	4,  // 45: switchboard.v1.VisitTicketRequest.satisfaction:type_name -> switchboard.v1.Satisfaction
+	17, // 46: switchboard.v1.TicketService.CreateTicket:input_type -> switchboard.v1.CreateTicketRequest
+	18, // 47: switchboard.v1.TicketService.GetTicket:input_type -> switchboard.v1.GetTicketRequest
+	19, // 48: switchboard.v1.TicketService.ListTickets:input_type -> switchboard.v1.ListTicketsRequest
+	15, // 49: switchboard.v1.TicketService.AssistIntake:input_type -> switchboard.v1.AssistIntakeRequest
+	21, // 50: switchboard.v1.TicketService.GetTicketStats:input_type -> switchboard.v1.GetTicketStatsRequest
+	23, // 51: switchboard.v1.TicketService.ListTicketEvents:input_type -> switchboard.v1.ListTicketEventsRequest
+	25, // 52: switchboard.v1.TicketService.DispatchTicket:input_type -> switchboard.v1.DispatchTicketRequest
+	26, // 53: switchboard.v1.TicketService.SignTicket:input_type -> switchboard.v1.SignTicketRequest
+	28, // 54: switchboard.v1.TicketService.ReturnTicket:input_type -> switchboard.v1.ReturnTicketRequest
+	29, // 55: switchboard.v1.TicketService.RequestExtension:input_type -> switchboard.v1.RequestExtensionRequest
+	30, // 56: switchboard.v1.TicketService.DecideExtension:input_type -> switchboard.v1.DecideExtensionRequest
+	31, // 57: switchboard.v1.TicketService.SuperviseTicket:input_type -> switchboard.v1.SuperviseTicketRequest
+	32, // 58: switchboard.v1.TicketService.ReplyTicket:input_type -> switchboard.v1.ReplyTicketRequest
+	33, // 59: switchboard.v1.TicketService.VisitTicket:input_type -> switchboard.v1.VisitTicketRequest
+	34, // 60: switchboard.v1.TicketService.ReopenTicket:input_type -> switchboard.v1.ReopenTicketRequest
+	35, // 61: switchboard.v1.TicketService.CloseTicket:input_type -> switchboard.v1.CloseTicketRequest
+	36, // 62: switchboard.v1.TicketService.AnswerTicket:input_type -> switchboard.v1.AnswerTicketRequest
+	27, // 63: switchboard.v1.TicketService.ReclassifyTicket:input_type -> switchboard.v1.ReclassifyTicketRequest
+	8,  // 64: switchboard.v1.TicketService.CreateTicket:output_type -> switchboard.v1.Ticket
+	8,  // 65: switchboard.v1.TicketService.GetTicket:output_type -> switchboard.v1.Ticket
+	20, // 66: switchboard.v1.TicketService.ListTickets:output_type -> switchboard.v1.ListTicketsResponse
+	8,  // 67: switchboard.v1.TicketService.AssistIntake:output_type -> switchboard.v1.Ticket
+	22, // 68: switchboard.v1.TicketService.GetTicketStats:output_type -> switchboard.v1.TicketStats
+	24, // 69: switchboard.v1.TicketService.ListTicketEvents:output_type -> switchboard.v1.ListTicketEventsResponse
+	8,  // 70: switchboard.v1.TicketService.DispatchTicket:output_type -> switchboard.v1.Ticket
+	8,  // 71: switchboard.v1.TicketService.SignTicket:output_type -> switchboard.v1.Ticket
+	8,  // 72: switchboard.v1.TicketService.ReturnTicket:output_type -> switchboard.v1.Ticket
+	8,  // 73: switchboard.v1.TicketService.RequestExtension:output_type -> switchboard.v1.Ticket
+	8,  // 74: switchboard.v1.TicketService.DecideExtension:output_type -> switchboard.v1.Ticket
+	8,  // 75: switchboard.v1.TicketService.SuperviseTicket:output_type -> switchboard.v1.Ticket
+	8,  // 76: switchboard.v1.TicketService.ReplyTicket:output_type -> switchboard.v1.Ticket
+	8,  // 77: switchboard.v1.TicketService.VisitTicket:output_type -> switchboard.v1.Ticket
+	8,  // 78: switchboard.v1.TicketService.ReopenTicket:output_type -> switchboard.v1.Ticket
+	8,  // 79: switchboard.v1.TicketService.CloseTicket:output_type -> switchboard.v1.Ticket
+	8,  // 80: switchboard.v1.TicketService.AnswerTicket:output_type -> switchboard.v1.Ticket
+	8,  // 81: switchboard.v1.TicketService.ReclassifyTicket:output_type -> switchboard.v1.Ticket
+	64, // [64:82] is the sub-list for method output_type
+	46, // [46:64] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_tickets_proto_init() }

@@ -529,6 +529,7 @@ func TestTeddyCandidates(t *testing.T) {
 	for _, id := range queries {
 		r := s.byID[id]
 		qt := queryText{prepared: prepare(r.title, r.text, ""), region: r.region}
+		qt.tq = newTitleQuery(qt.tgrams, x.titles, x.titled, x.specificDF())
 		got := make(map[string]bool)
 		for _, m := range x.Find(Query{Title: r.title, Text: r.text, RegionCode: r.region, Exclude: id}, 1000) {
 			if m.Score >= DefaultThreshold {

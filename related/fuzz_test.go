@@ -1,6 +1,7 @@
 package related
 
 import (
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -10,7 +11,8 @@ import (
 // FuzzText checks the text model on untrusted input: nothing panics,
 // normalising is idempotent and keeps only lower-case letters and digits,
 // shingles are sorted and distinct, preparing a text twice gives the same
-// model, a text is identical to itself, and Find's scores stay in [0, 1].
+// model, a text and a title are identical to themselves, and Find's scores
+// stay in [0, 1].
 //
 //	go test -run='^$' -fuzz=FuzzText -fuzztime=60s ./related/
 func FuzzText(f *testing.F) {
@@ -46,7 +48,8 @@ func FuzzText(f *testing.F) {
 		}
 		p, q := prepare(title, text, address), prepare(title, text, address)
 		if !slices.Equal(p.text.hashes, q.text.hashes) || p.text.n != q.text.n || p.keys != q.keys ||
-			!slices.Equal(p.title, q.title) || !slices.Equal(p.addr, q.addr) || len(p.places) != len(q.places) {
+			!slices.Equal(p.title, q.title) || !slices.Equal(p.addr, q.addr) || len(p.places) != len(q.places) ||
+			!slices.Equal(p.tgrams, q.tgrams) {
 			t.Fatal("preparing the same text twice differs")
 		}
 		if p.text.n > 0 {
@@ -63,8 +66,13 @@ func FuzzText(f *testing.F) {
 		must(t, x.Add(Doc{TicketID: "seed", Phone: "13800138000", Title: "体育西路路灯不亮", Text: "天河区体育西路的路灯不亮", Address: "体育西路", Open: true}))
 		must(t, x.Add(Doc{TicketID: "input", Phone: address, Title: title, Text: text, Address: address, Open: true}))
 		for _, m := range x.Find(Query{Phone: address, Title: title, Text: text, Address: address}, 5) {
-			if m.Score < 0 || m.Score > 1 {
+			if m.Score < 0 || m.Score > 1 || math.IsNaN(m.Score) {
 				t.Fatalf("score %v", m.Score)
+			}
+		}
+		if tq := newTitleQuery(p.tgrams, x.titles, x.titled, x.specificDF()); len(p.tgrams) > 0 {
+			if cos, _ := tq.cosine(p.tgrams, 0); cos != 0 && math.Abs(cos-1) > 1e-9 {
+				t.Fatalf("a title against itself: %v", cos)
 			}
 		}
 	})

@@ -17,10 +17,13 @@
 // 3-grams; MinHash with LSH banding (16 bands of 2 rows) picks candidates, and
 // each candidate is scored by the Jaccard similarity and containment of the
 // two 3-gram sets, kept exactly for texts of up to 256 shingles and as a
-// bottom-256 sample beyond. What counts as the same place is in place.go,
-// how the parts make a score in score.go; the evaluation that chose them
-// (precision 0.98 at the default threshold on the Teddy Cup messages) is in
-// testdata/README.md.
+// bottom-256 sample beyond. Titles are also compared by what they name
+// (title.go): their character bigrams weighted by how rare they are among the
+// indexed titles, which finds the same matter told in other words; the
+// documents sharing a query title's rare bigrams are candidates too. What
+// counts as the same place is in place.go, how the parts make a score in
+// score.go; the evaluation that chose them (precision 0.98 at the default
+// threshold on the Teddy Cup messages) is in testdata/README.md.
 package related
 
 import (
@@ -61,8 +64,8 @@ type Options struct {
 	Now func() time.Time
 	// MaxOpen bounds how many tickets the index holds, open ones of any age and
 	// closed ones within the window together (DefaultMaxOpen). Beyond it the
-	// oldest are dropped first, open or not; a ticket costs about 1.4 KB (see
-	// testdata/README.md), so the default bounds the index near 280 MB.
+	// oldest are dropped first, open or not; a ticket costs about 1.7 KB (see
+	// testdata/README.md), so the default bounds the index near 340 MB.
 	MaxOpen int
 }
 
@@ -135,6 +138,11 @@ type Index struct {
 	// places maps a place name's hash to the documents (within the window)
 	// naming it.
 	places map[uint32][]int32
+	// titles maps a title bigram's hash to how many documents (within the
+	// window) have it in their title, and which while they are few
+	// (title.go); titled counts the documents with a title indexed.
+	titles map[uint32]gramPosting
+	titled int
 	// texts counts the documents with their text indexed.
 	texts int
 	// adds counts Adds since the last sweep.
@@ -156,6 +164,7 @@ type entry struct {
 	places       []uint32 // sorted hashes of the place names
 	title        []uint32
 	addr         []uint32
+	tgrams       []uint32 // titleGrams
 }
 
 // New returns an empty index. It does no I/O.
@@ -170,6 +179,7 @@ func New(o Options) *Index {
 		byPhone:   make(map[string][]int32),
 		buckets:   newLSH(),
 		places:    make(map[uint32][]int32),
+		titles:    make(map[uint32]gramPosting),
 	}
 	if x.now == nil {
 		x.now = time.Now
@@ -186,6 +196,8 @@ type prepared struct {
 	// title holds the bigrams of what the title says (matterBigrams).
 	title []uint32
 	addr  []uint32
+	// tgrams are the title's bigrams (titleGrams).
+	tgrams []uint32
 }
 
 // byLength returns the distinct place names, the longest first.
@@ -217,6 +229,7 @@ func prepare(title, text, address string) prepared {
 	p.keys, _ = bandKeys(set)
 	p.places = appendPlaceKeys(nil, rs[:nt])
 	p.title = matterBigrams(rs[:nt], p.places)
+	p.tgrams = titleGrams(rs[:nt])
 	addr := appendNormalized(rs[len(rs):], address)
 	p.addr = bigrams(addr)
 	p.places = appendPlaceKeys(p.places, addr)
@@ -344,13 +357,13 @@ func (x *Index) put(d *Doc, p *prepared, now time.Time) {
 	fp := fingerprint(d)
 	if p == nil && e.fingerprint != fp {
 		// The text changed and is not indexed (outside the window).
-		e.text, e.places, e.title, e.addr = sketch{}, nil, nil, nil
+		e.text, e.places, e.title, e.addr, e.tgrams = sketch{}, nil, nil, nil, nil
 	}
 	*e = entry{
 		id: d.TicketID, tracking: d.TrackingNumber, phone: normalizePhone(d.Phone),
 		region: d.RegionCode, units: slices.Clone(d.Units), created: created,
 		open: d.Open, live: true, indexed: e.indexed, fingerprint: fp,
-		text: e.text, places: e.places, title: e.title, addr: e.addr,
+		text: e.text, places: e.places, title: e.title, addr: e.addr, tgrams: e.tgrams,
 	}
 	if p != nil && inWindow {
 		x.linkText(slot, p)
@@ -386,13 +399,19 @@ func (x *Index) drop(slot int32) {
 
 func (x *Index) linkText(slot int32, p *prepared) {
 	e := &x.entries[slot]
-	e.text, e.title, e.addr = p.text, p.title, p.addr
+	e.text, e.title, e.addr, e.tgrams = p.text, p.title, p.addr, p.tgrams
 	e.places = sortPlaceHashes(p.places)
 	if e.text.n > 0 {
 		x.buckets.insert(slot, &p.keys)
 	}
 	for _, h := range e.places {
 		x.places[h] = append(x.places[h], slot)
+	}
+	for _, h := range e.tgrams {
+		x.titles[h] = x.titles[h].add(slot)
+	}
+	if len(e.tgrams) > 0 {
+		x.titled++
 	}
 	e.indexed = true
 	x.texts++
@@ -410,7 +429,17 @@ func (x *Index) unlinkText(slot int32) {
 			x.places[h] = rest
 		}
 	}
-	e.text, e.places, e.title, e.addr, e.indexed = sketch{}, nil, nil, nil, false
+	for _, h := range e.tgrams {
+		if rest := x.titles[h].remove(slot); rest.n == 0 {
+			delete(x.titles, h)
+		} else {
+			x.titles[h] = rest
+		}
+	}
+	if len(e.tgrams) > 0 {
+		x.titled--
+	}
+	e.text, e.places, e.title, e.addr, e.tgrams, e.indexed = sketch{}, nil, nil, nil, nil, false
 	x.texts--
 }
 
@@ -522,6 +551,10 @@ func (x *Index) Find(q Query, k int) []Match {
 			budget -= len(take)
 		}
 	}
+	// The documents whose titles share the query title's rarest grams, at
+	// most titleBudget.
+	qt.tq = newTitleQuery(qp.tgrams, x.titles, x.titled, specific)
+	cands = qt.tq.candidates(cands)
 	slices.Sort(cands)
 	cands = slices.Compact(cands)
 	s.slots = cands
@@ -540,6 +573,12 @@ func (x *Index) Find(q Query, k int) []Match {
 		}
 		var sc scored
 		if textual {
+			// A title alike by less than this cannot lift a ticket that
+			// is not the caller's to the threshold.
+			qt.titleFloor = 0
+			if !caller {
+				qt.titleFloor = x.threshold - x.score.regionBoost + x.score.titleOffset
+			}
 			sc = x.score.score(&qt, e, isSpecific)
 		}
 		if caller {

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -616,5 +617,52 @@ func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTitleNames checks the comparison of titles by what they name
+// (title.go): a request naming the same rare thing as a ticket in other words
+// is suggested although their letters share little, the same kind of matter
+// on another street is not, and the title postings follow Add and Remove.
+func TestTitleNames(t *testing.T) {
+	t.Parallel()
+	x, _ := newTestIndex(Options{})
+	// Background tickets, so that what many titles say weighs little.
+	roads := []string{"体育西路", "天河北路", "中山五路", "解放南路", "东风东路", "黄埔大道", "环市东路", "江南大道", "广州大道", "工业大道"}
+	kinds := []string{"路灯不亮", "噪音扰民", "井盖破损", "占道经营"}
+	n := 0
+	for _, r := range roads {
+		for _, k := range kinds {
+			n++
+			must(t, x.Add(Doc{TicketID: fmt.Sprintf("bg%02d", n), Title: "反映" + r + k + "的问题", Text: r + "附近" + k + "，希望有关部门尽快处理"}))
+		}
+	}
+	must(t, x.Add(Doc{TicketID: "canteen", Title: "A市政府机关食堂为什么不对外开放了",
+		Text: "市政府机关食堂以前周末对市民开放，最近贴出告示说不再对外，想知道原因"}))
+	ms := x.Find(Query{Title: "A市政府食堂为什么不对外开放了", Text: "上周带孩子去吃饭被保安拦在门外，说只接待工作人员，请问依据是什么"}, 10)
+	m := find(ms, "canteen")
+	if m == nil || !slices.ContainsFunc(m.Reasons, func(r string) bool { return strings.HasPrefix(r, "similar title") }) {
+		t.Fatalf("the same canteen in other words: %+v", ms)
+	}
+	// The same kind of matter on another road shares only common words.
+	ms = x.Find(Query{Title: "反映人民北路路灯不亮的问题", Text: "人民北路晚上一片漆黑，走路很危险"}, 10)
+	if len(ms) != 0 {
+		t.Errorf("street lights on another road: %+v", ms)
+	}
+	// The postings follow the documents, also past maxGramPosting.
+	for i := range maxGramPosting + 5 {
+		must(t, x.Add(Doc{TicketID: fmt.Sprintf("mass%03d", i), Title: "星河湾小区停电", Text: "小区停电"}))
+	}
+	if g := x.titles[hashRunes([]rune("星河"))]; !g.full || g.n != maxGramPosting+5 || g.slots != nil {
+		t.Errorf("a gram of %d titles: %+v", maxGramPosting+5, g)
+	}
+	x.mu.RLock()
+	ids := slices.Collect(maps.Keys(x.byID))
+	x.mu.RUnlock()
+	for _, id := range ids {
+		x.Remove(id)
+	}
+	if len(x.titles) != 0 || x.titled != 0 {
+		t.Errorf("after removing every ticket: %d title grams, %d titled", len(x.titles), x.titled)
 	}
 }

@@ -18,8 +18,12 @@ const placeMinDF = 20
 //	        has minShingles shingles or more
 //	title = Jaccard of what the two titles say (matterBigrams: without place
 //	        names and words every title has)
+//	named = cosine of the two whole titles' bigrams weighted by their
+//	        rarity among the indexed titles (title.go), when the titles
+//	        share a bigram few titles have
 //	s     = max(text, titleWeight·title) at the same place (similar addresses,
-//	        or a specific place name both name), else text
+//	        or a specific place name both name),
+//	        else max(text, named − titleOffset)
 //	score = s + placeBoost (same place)
 //	          + regionBoost (same region code)
 //	          − regionPenalty (both region codes set, unrelated)
@@ -27,10 +31,15 @@ const placeMinDF = 20
 //	            same)
 //
 // where nothing is added or taken when s < textFloor: two requests at the
-// same place are not related unless what they say is. The title counts only
-// at the same place, since titles of one kind of matter ("路灯不亮") are alike
-// everywhere; and a letter sent about two places (the same complaint with
-// another estate's name) is two matters. The score is kept within [0, 1].
+// same place are not related unless what they say is. What the title says
+// counts only at the same place, since titles of one kind of matter
+// ("路灯不亮") are alike everywhere; and a letter sent about two places (the
+// same complaint with another estate's name) is two matters. Elsewhere the
+// title counts by what it names: two titles naming one rare thing in other
+// words ("A市政府机关食堂为什么不对外开放了", "A市政府食堂为什么不对外开放了")
+// are alike though their letters are not, and no place name need be found
+// in them. At the same place that cosine is left out, since the shared place
+// name alone makes it high (an estate's parking fees and its lifts). The score is kept within [0, 1].
 // The caller's own open tickets get callerBoost on top and are returned
 // whatever their score. The values are the ones the evaluation on the Teddy
 // Cup messages chose (testdata/README.md).
@@ -44,6 +53,9 @@ type scoring struct {
 	regionPenalty float64
 	placeConflict float64
 	callerBoost   float64
+	// titleOffset is taken from the cosine of the idf-weighted title
+	// bigrams (title.go) for it to count as text similarity anywhere.
+	titleOffset float64
 }
 
 var defaultScoring = scoring{
@@ -56,12 +68,18 @@ var defaultScoring = scoring{
 	regionPenalty: 0.1,
 	placeConflict: 0.35,
 	callerBoost:   0.5,
+	titleOffset:   0.2,
 }
 
 // queryText is a request's text model with its location.
 type queryText struct {
 	prepared
 	region string
+	// tq weighs the title's grams by the index's titles.
+	tq titleQuery
+	// titleFloor is the title cosine below which the title cannot make a
+	// match (Find's threshold): the cosine is not worked out below it.
+	titleFloor float64
 }
 
 // scored is a candidate's score and its parts.
@@ -93,6 +111,12 @@ func (w *scoring) score(q *queryText, e *entry, specific func(uint32) bool) scor
 	if place != "" {
 		sc.title = jaccard(q.title, e.title)
 		s = max(s, w.titleWeight*sc.title)
+	} else if w.titleOffset > 0 {
+		// Below max(titleFloor, titleOffset+s) the cosine changes nothing.
+		if cos, rare := q.tq.cosine(e.tgrams, max(q.titleFloor, w.titleOffset+s)); rare && cos-w.titleOffset > s {
+			sc.title = cos
+			s = cos - w.titleOffset
+		}
 	}
 	if s < w.textFloor {
 		return sc
@@ -144,7 +168,7 @@ func (sc scored) match(e *entry, caller bool) Match {
 	if sc.text >= 0.05 {
 		m.Reasons = append(m.Reasons, fmt.Sprintf("near-duplicate text %.2f", sc.text))
 	}
-	if sc.place != "" && sc.title > sc.text {
+	if sc.title > sc.text {
 		m.Reasons = append(m.Reasons, fmt.Sprintf("similar title %.2f", sc.title))
 	}
 	if sc.place != "" {

@@ -97,7 +97,7 @@ func (p *ProvinceFile) Validate() error {
 		if strings.TrimSpace(u.Name) != u.Name || u.Name == "" {
 			v.Add(at+".name", "required, without leading or trailing spaces: %q", u.Name)
 		}
-		if u.RegionCode != "" && !isRegionCode(u.RegionCode) {
+		if u.RegionCode != "" && !IsRegionCode(u.RegionCode) {
 			v.Add(at+".region", "must be 6, 9 or 12 digits (GB/T 2260, with the township and village levels): %q", u.RegionCode)
 		}
 		if !slices.Contains(unitKinds, u.Kind) {
@@ -237,9 +237,10 @@ func overlaps(a, b Hotline) bool {
 	return !aEndsBeforeB && !bEndsBeforeA
 }
 
-// isRegionCode reports whether s is an administrative division code: 6
-// digits (county level), 9 (township) or 12 (village).
-func isRegionCode(s string) bool {
+// IsRegionCode reports whether s is an administrative division code
+// (GB/T 2260 and its township and village extensions): 6 digits (county
+// level), 9 (township) or 12 (village).
+func IsRegionCode(s string) bool {
 	if len(s) != 6 && len(s) != 9 && len(s) != 12 {
 		return false
 	}

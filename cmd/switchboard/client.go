@@ -38,7 +38,7 @@ const ticketUsage = `Usage: switchboard ticket <action> [ID] [flags]
   reopen ID          重办   --reason R
   close ID           办结   [--reason R]
   answer ID          直办   --text T
-  reclassify ID      改类   --category CODE [--reason R]  (moves the ticket when a rule routes the new category to another unit)
+  reclassify ID      改类   --category CODE and/or --region CODE [--reason R]  (moves the ticket when a rule routes it to another unit)
 
 Every action takes --server ADDR (default $SWITCHBOARD_SERVER or 127.0.0.1:9090),
 --token TOKEN (default $SWITCHBOARD_TOKEN: a bearer token from "switchboard auth token create",
@@ -103,7 +103,7 @@ func ticketCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	// Flags of the actions; each action reads the ones it documents.
 	var (
-		unit, co, category, urgency, reason, note, text, satisfaction, replyBy string
+		unit, co, category, region, urgency, reason, note, text, satisfaction, replyBy string
 		days                                                                   int
 		approve, deny, resolved                                                bool
 	)
@@ -196,10 +196,11 @@ func ticketCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return c.CloseTicket(ctx, &pb.CloseTicketRequest{Id: id, Reason: reason})
 		}
 	case "reclassify":
-		fs.StringVar(&category, "category", "", "the new category code (required)")
+		fs.StringVar(&category, "category", "", "the new category code (this or --region)")
+		fs.StringVar(&region, "region", "", "the ticket's new region code (6, 9 or 12 digits), e.g. to correct the one read from the text")
 		fs.StringVar(&reason, "reason", "", "why, for the history")
 		call[action] = func(c pb.TicketServiceClient, ctx context.Context, id string) (proto.Message, error) {
-			return c.ReclassifyTicket(ctx, &pb.ReclassifyTicketRequest{Id: id, Category: category, Reason: reason})
+			return c.ReclassifyTicket(ctx, &pb.ReclassifyTicketRequest{Id: id, Category: category, RegionCode: region, Reason: reason})
 		}
 	case "answer":
 		fs.StringVar(&text, "text", "", "the answer given to the caller")

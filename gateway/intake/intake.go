@@ -21,6 +21,7 @@ import (
 
 	"github.com/switchboard12345/switchboard/gateway/ticket"
 	"github.com/switchboard12345/switchboard/internal/errs"
+	"github.com/switchboard12345/switchboard/registry"
 )
 
 // Length limits of the free-text fields, in characters (runes).
@@ -122,7 +123,7 @@ func Normalize(r Request) (ticket.Ticket, error) {
 	t.Location.Address = limited(&v, "location.address", r.Address, MaxAddressChars, false)
 
 	if s, ok := text(&v, "location.regionCode", r.RegionCode, false); ok && s != "" {
-		if n := len(s); (n != 6 && n != 9 && n != 12) || !digits(s) {
+		if !registry.IsRegionCode(s) {
 			v.Add("location.regionCode", "must be 6, 9 or 12 digits")
 		} else {
 			t.Location.RegionCode = s

@@ -93,9 +93,12 @@ type Command struct {
 	// moves there, a ticket not yet dispatched gets it as its suggestion.
 	HandlingUnit    string
 	CoHandlingUnits []string // dispatch
-	// Category is the new category: optional for dispatch, required for
-	// reclassify.
+	// Category is the new category: optional for dispatch; for
+	// reclassify, the new category or "" to keep it.
 	Category string
+	// RegionCode is, for reclassify, the ticket's new region or "" to keep
+	// it; a category or a region is required.
+	RegionCode string
 	Urgency  ticket.Urgency // dispatch: optional change
 
 	Days    int  // requestExtension, decideExtension
@@ -220,8 +223,16 @@ func (m *Machine) Apply(t ticket.Ticket, c Command, now time.Time) (ticket.Ticke
 		details["replyBy"] = stamp(n.ReplyBy)
 	case Reclassify:
 		details["previousCategory"] = t.Category
-		details["category"] = c.Category
-		n.Category = c.Category
+		details["category"] = n.Category
+		if c.Category != "" {
+			details["category"] = c.Category
+			n.Category = c.Category
+		}
+		if c.RegionCode != "" && c.RegionCode != t.Location.RegionCode {
+			details["previousRegionCode"] = t.Location.RegionCode
+			details["regionCode"] = c.RegionCode
+			n.Location.RegionCode = c.RegionCode
+		}
 		switch {
 		case c.HandlingUnit == "" || c.HandlingUnit == t.HandlingUnit:
 		case Movable(t.State):
@@ -325,10 +336,10 @@ func (m *Machine) checkParams(t ticket.Ticket, c Command, now time.Time) error {
 		text("reason", c.Reason, true)
 	case Reclassify:
 		switch {
-		case strings.TrimSpace(c.Category) == "":
-			v.Add("category", "required")
-		case c.Category == t.Category:
-			v.Add("category", "is already the ticket's category %q", c.Category)
+		case strings.TrimSpace(c.Category) == "" && strings.TrimSpace(c.RegionCode) == "":
+			v.Add("category", "required (or regionCode)")
+		case (c.Category == "" || c.Category == t.Category) && (c.RegionCode == "" || c.RegionCode == t.Location.RegionCode):
+			v.Add("category", "is already the ticket's category %q (region %q)", t.Category, t.Location.RegionCode)
 		}
 	case RequestExtension:
 		// The limit is on all extensions of a ticket together.

@@ -333,3 +333,45 @@ func TestRulesRoundTrip(t *testing.T) {
 		t.Fatalf("bad rule: %v, want line %d", err, line)
 	}
 }
+
+// TestReclassifyRegion: correcting a ticket's region routes it again, like a
+// new category: 1104 in 禅城区 is fs-samr's, not gz-samr's.
+func TestReclassifyRegion(t *testing.T) {
+	t.Parallel()
+	f := newRouteFixture(t, true)
+	tk, err := f.svc.CreateTicket(f.ctx, newTicket("12345", "110403", "440106"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := tk.GetId()
+	if tk.GetHandlingUnit() != "gz-samr" {
+		t.Fatalf("filed to %q", tk.GetHandlingUnit())
+	}
+	f.deliver(t, f.claimAll(t))
+	moved, err := f.svc.ReclassifyTicket(f.ctx, &pb.ReclassifyTicketRequest{Id: id, RegionCode: "440604", Reason: "地址在禅城区"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved.GetHandlingUnit() != "fs-samr" || moved.GetCategory() != "110403" || moved.GetLocation().GetRegionCode() != "440604" || moved.GetState() != pb.State_DISPATCHED {
+		t.Fatalf("moved: %s to %s, category %s, region %s", moved.GetState(), moved.GetHandlingUnit(), moved.GetCategory(), moved.GetLocation().GetRegionCode())
+	}
+	var topics []string
+	for _, p := range f.claimAll(t) {
+		topics = append(topics, p.Topic+" "+p.Unit)
+	}
+	if !slices.Equal(topics, []string{"ticket.dispatch fs-samr", "ticket.withdraw gz-samr"}) {
+		t.Fatalf("outbox %q", topics)
+	}
+	evs, _ := f.svc.ListTicketEvents(f.ctx, &pb.ListTicketEventsRequest{Id: id})
+	last := evs.GetEvents()[len(evs.GetEvents())-1]
+	if d := last.GetDetails(); last.GetAction() != "reclassify" || d["previousRegionCode"] != "440106" || d["regionCode"] != "440604" || d["category"] != "110403" {
+		t.Fatalf("event %v", last)
+	}
+	// The same region again changes nothing and says so.
+	_, err = f.svc.ReclassifyTicket(f.ctx, &pb.ReclassifyTicketRequest{Id: id, RegionCode: "440604"})
+	wantCode(t, err, codes.InvalidArgument, "category")
+	for _, r := range []string{"4406", "44060A", "４４０６０４"} {
+		_, err := f.svc.ReclassifyTicket(f.ctx, &pb.ReclassifyTicketRequest{Id: id, RegionCode: r})
+		wantCode(t, err, codes.InvalidArgument, "regionCode")
+	}
+}

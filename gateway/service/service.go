@@ -564,9 +564,16 @@ func (s *Tickets) act(ctx context.Context, ref string, c lifecycle.Command) (*pb
 	t, err := s.store.UpdateTicket(ctx, ref, func(cur ticket.Ticket) (store.Change, error) {
 		cmd := c
 		if cmd.Action == lifecycle.Reclassify {
-			// Route the new category in the ticket's region; the machine
+			// Route the (new) category in the (new) region; the machine
 			// decides what the answer means in the ticket's state.
-			cmd.HandlingUnit, _ = snap.Route(cmd.Category, cur.Location.RegionCode)
+			category, region := cmd.Category, cmd.RegionCode
+			if category == "" {
+				category = cur.Category
+			}
+			if region == "" {
+				region = cur.Location.RegionCode
+			}
+			cmd.HandlingUnit, _ = snap.Route(category, region)
 		}
 		next, ev, err := s.machine.Apply(cur, cmd, now)
 		if err != nil {
@@ -697,16 +704,20 @@ func (s *Tickets) ReclassifyTicket(ctx context.Context, req *pb.ReclassifyTicket
 	if err := requireID(req.GetId()); err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	switch c := req.GetCategory(); {
-	case c == "":
-		return nil, s.fail(ctx, errs.Invalidf("category", "required"))
-	case !validCategory(c):
+	switch c, r := req.GetCategory(), req.GetRegionCode(); {
+	case c == "" && r == "":
+		return nil, s.fail(ctx, errs.Invalidf("category", "required (or regionCode)"))
+	case c != "" && !validCategory(c):
 		return nil, s.fail(ctx, errs.Invalidf("category", "must be a taxonomy code of 2 to 12 digits, got %q", c))
+	case r != "" && !registry.IsRegionCode(r):
+		return nil, s.fail(ctx, errs.Invalidf("regionCode", "must be 6, 9 or 12 digits, got %q", r))
 	}
-	if err := s.checkCategory(ctx, "category", req.GetCategory()); err != nil {
-		return nil, s.fail(ctx, err)
+	if c := req.GetCategory(); c != "" {
+		if err := s.checkCategory(ctx, "category", c); err != nil {
+			return nil, s.fail(ctx, err)
+		}
 	}
-	return s.act(ctx, req.GetId(), lifecycle.Command{Action: lifecycle.Reclassify, Category: req.GetCategory(), Reason: req.GetReason()})
+	return s.act(ctx, req.GetId(), lifecycle.Command{Action: lifecycle.Reclassify, Category: req.GetCategory(), RegionCode: req.GetRegionCode(), Reason: req.GetReason()})
 }
 
 // SignTicket implements pb.TicketServiceServer.

@@ -2182,9 +2182,14 @@ func (x *SignTicketRequest) GetNote() string {
 type ReclassifyTicketRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Required: the new category, a taxonomy code of 2 to 12 digits.
-	Category      string `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
-	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The new category, a taxonomy code of 2 to 12 digits; empty keeps the
+	// ticket's. A category or a region code is required.
+	Category string `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
+	Reason   string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The ticket's new region (6, 9 or 12 digits), e.g. to correct the one
+	// intake read from the text; empty keeps the ticket's. The ticket is
+	// routed again for its category in its region.
+	RegionCode    string `protobuf:"bytes,4,opt,name=region_code,json=regionCode,proto3" json:"region_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2236,6 +2241,13 @@ func (x *ReclassifyTicketRequest) GetCategory() string {
 func (x *ReclassifyTicketRequest) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+func (x *ReclassifyTicketRequest) GetRegionCode() string {
+	if x != nil {
+		return x.RegionCode
 	}
 	return ""
 }
@@ -2933,11 +2945,13 @@ const file_switchboard_v1_tickets_proto_rawDesc = "" +
 	"\x06reason\x18\x06 \x01(\tR\x06reason\"7\n" +
 	"\x11SignTicketRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04note\x18\x02 \x01(\tR\x04note\"]\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\"~\n" +
 	"\x17ReclassifyTicketRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"=\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1f\n" +
+	"\vregion_code\x18\x04 \x01(\tR\n" +
+	"regionCode\"=\n" +
 	"\x13ReturnTicketRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"U\n" +

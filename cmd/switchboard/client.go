@@ -104,8 +104,8 @@ func ticketCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// Flags of the actions; each action reads the ones it documents.
 	var (
 		unit, co, category, region, urgency, reason, note, text, satisfaction, replyBy string
-		days                                                                   int
-		approve, deny, resolved                                                bool
+		days                                                                           int
+		approve, deny, resolved                                                        bool
 	)
 	call := map[string]func(c pb.TicketServiceClient, ctx context.Context, id string) (proto.Message, error){}
 	switch action {

@@ -99,7 +99,7 @@ type Command struct {
 	// RegionCode is, for reclassify, the ticket's new region or "" to keep
 	// it; a category or a region is required.
 	RegionCode string
-	Urgency  ticket.Urgency // dispatch: optional change
+	Urgency    ticket.Urgency // dispatch: optional change
 
 	Days    int  // requestExtension, decideExtension
 	Approve bool // decideExtension

@@ -90,12 +90,19 @@ type Proposal struct {
 	Category string
 	// Unit is the unit model's top unit when it is confident enough; empty
 	// otherwise.
-	Unit string
-	// Region is the region code of the most precise territorial unit the
-	// text names, when the request came without one; empty otherwise.
-	Region  string
+	Unit    string
 	Answers []Answer
 	Related []Match
+}
+
+// Region is the region code of the most precise territorial unit the text
+// names, when the request came without one (Suggested.Region); empty
+// otherwise.
+func (p Proposal) Region() string {
+	if p.Suggested.Region == nil {
+		return ""
+	}
+	return p.Suggested.Region.Code
 }
 
 // Text is the text the models read: title and content on two lines. Entity
@@ -155,7 +162,6 @@ func (a *Assistant) Propose(ctx context.Context, t ticket.Ticket, now time.Time,
 			place, ok = snap.Locate(text)
 		}
 		if ok && place.Region != "" {
-			p.Region = place.Region
 			p.Suggested.Region = &ticket.Guess{Code: place.Region, Name: place.Name}
 			t.Location.RegionCode = place.Region
 		}

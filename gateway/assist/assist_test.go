@@ -51,8 +51,8 @@ func TestProposeLocatesTheRequest(t *testing.T) {
 		{"no place named", ticket.Ticket{Title: "噪音", Content: "楼下工地晚上很吵。"}, "", "", "gd-eco"},
 	} {
 		prop := a.Propose(context.Background(), c.t, now, true)
-		if prop.Region != c.region {
-			t.Errorf("%s: region %q, want %q", c.name, prop.Region, c.region)
+		if prop.Region() != c.region {
+			t.Errorf("%s: region %q, want %q", c.name, prop.Region(), c.region)
 		}
 		switch r := prop.Suggested.Region; {
 		case c.region == "" && r != nil, c.region != "" && (r == nil || r.Code != c.region || r.Name != c.place):

@@ -244,7 +244,7 @@ func (s *Tickets) applyProposal(t *ticket.Ticket, p assist.Proposal) {
 		t.Category = p.Category
 	}
 	if t.Location.RegionCode == "" {
-		t.Location.RegionCode = p.Region
+		t.Location.RegionCode = p.Region()
 	}
 	if t.Location.Address == "" {
 		for _, e := range p.Entities {

@@ -304,12 +304,18 @@ func (s *Store) GetEntry(ctx context.Context, id string) (kb.Entry, error) {
 	return e, nil
 }
 
-// checkCurrent reads the revision and creation of entry id in tx and checks
-// it against expected.
+// checkCurrent reads (and on PostgreSQL locks) the revision and creation of
+// entry id in tx and checks it against expected.
 func (s *Store) checkCurrent(tx *sql.Tx, id string, expected int64) (kb.Entry, error) {
 	var cur kb.Entry
 	var created int64
-	err := tx.QueryRow(s.q(`SELECT revision, created_at, created_by FROM kb_entries WHERE id = ?`), id).Scan(&cur.Revision, &created, &cur.CreatedBy)
+	q := `SELECT revision, created_at, created_by FROM kb_entries WHERE id = ?`
+	if s.d.name == "postgres" {
+		// Concurrent writers of one entry must not both see the expected
+		// revision (READ COMMITTED); SQLite's one writer serialises them.
+		q += ` FOR UPDATE`
+	}
+	err := tx.QueryRow(s.q(q), id).Scan(&cur.Revision, &created, &cur.CreatedBy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return kb.Entry{}, store.ErrEntryNotFound
 	}
